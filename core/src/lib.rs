@@ -1,0 +1,3 @@
+//! corelay-core
+#![forbid(unsafe_code)]
+pub mod wire;
