@@ -1,3 +1,21 @@
-//! corelay-core
+//! corelay-core: the runtime-free protocol core of corelay.
 #![forbid(unsafe_code)]
+
+pub mod app;
+pub mod config;
+mod engine;
+pub mod engine_app;
+pub mod payload;
+pub mod shard;
+pub mod sid;
+pub mod socket;
+mod timer;
 pub mod wire;
+
+pub use app::{App, AppBuilder, ConnectError, EngineBuilder, Event, Handshake, HttpResponse, Namespace};
+pub use config::{Config, Cors, TransportKind};
+pub use engine::OutPacket;
+pub use engine_app::{EngineMessage, EngineSocket};
+pub use payload::{Args, Binary};
+pub use shard::{Action, ConnId, Shard, Stats};
+pub use socket::{AckError, DisconnectReason, EmitError, Operator, Socket};

@@ -1,1 +1,382 @@
-//! corelay-tokio
+//! corelay on tokio: one current-thread runtime per shard, each with its own `SO_REUSEPORT`
+//! listener, driving a [`corelay_core::Shard`]. The shim only moves bytes and sleeps; all
+//! protocol logic lives in the core.
+//!
+//! ```no_run
+//! use corelay_tokio::{App, Server};
+//!
+//! let app = App::builder()
+//!     .namespace("/", |ns| {
+//!         ns.on("message", |socket, event| {
+//!             let _ = socket.emit("message-back", &event.args);
+//!         })
+//!     })
+//!     .build();
+//! let server = Server::builder(app).bind("127.0.0.1:3000".parse().unwrap()).start().unwrap();
+//! println!("listening on http://{}", server.local_addr());
+//! server.wait();
+//! ```
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::io::{self, IoSlice};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{watch, Notify};
+
+pub use corelay_core::*;
+
+/// How long a shutdown may take before the remaining connections are dropped.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// Size of the read buffer shared by all connections of a shard.
+const SCRATCH: usize = 64 * 1024;
+/// Chunks handed to one vectored write.
+const IOV: usize = 64;
+
+/// Entry point: configure, then start.
+#[derive(Debug)]
+pub struct Server;
+
+impl Server {
+    /// A server for `app`.
+    pub fn builder(app: Arc<App>) -> ServerBuilder {
+        ServerBuilder {
+            app,
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            shards: 1,
+        }
+    }
+}
+
+/// Settings of the runtime side of a server.
+#[derive(Debug)]
+pub struct ServerBuilder {
+    app: Arc<App>,
+    addr: SocketAddr,
+    shards: usize,
+}
+
+impl ServerBuilder {
+    /// The address to listen on (127.0.0.1:3000 by default; port 0 picks a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// How many shards (threads) to run. One until cross-shard session routing lands: a
+    /// polling session's requests must reach the shard that owns it.
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = n.max(1);
+        self
+    }
+
+    /// Binds the listeners and starts the shard threads.
+    pub fn start(self) -> io::Result<RunningServer> {
+        let first = reuseport_listener(self.addr)?;
+        let local_addr = first.local_addr()?;
+        let mut listeners = vec![first];
+        for _ in 1..self.shards {
+            listeners.push(reuseport_listener(local_addr)?);
+        }
+        let (tx, rx) = watch::channel(false);
+        let count = listeners.len();
+        let mut threads = Vec::with_capacity(count);
+        for (index, listener) in listeners.into_iter().enumerate() {
+            let app = self.app.clone();
+            let rx = rx.clone();
+            let t = std::thread::Builder::new()
+                .name(format!("corelay-shard-{index}"))
+                .spawn(move || run_shard(app, index, count, listener, rx))?;
+            threads.push(t);
+        }
+        Ok(RunningServer {
+            local_addr,
+            shutdown: tx,
+            threads,
+        })
+    }
+}
+
+/// A started server.
+#[derive(Debug)]
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The address the listeners are bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Starts a graceful shutdown: sockets leave with "server shutting down" and queued bytes
+    /// are flushed before connections close.
+    pub fn shutdown(&self) {
+        let _ = self.shutdown.send(true);
+    }
+
+    /// A handle that can start the shutdown from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle(self.shutdown.clone())
+    }
+
+    /// Waits until every shard has stopped.
+    pub fn wait(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Starts a server's graceful shutdown from any thread.
+#[derive(Debug, Clone)]
+pub struct ShutdownHandle(watch::Sender<bool>);
+
+impl ShutdownHandle {
+    /// Starts the shutdown.
+    pub fn shutdown(&self) {
+        let _ = self.0.send(true);
+    }
+}
+
+fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(true)?;
+    #[cfg(unix)]
+    socket.set_reuse_port(true)?;
+    socket.set_nodelay(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+fn run_shard(
+    app: Arc<App>,
+    index: usize,
+    count: usize,
+    listener: std::net::TcpListener,
+    shutdown: watch::Receiver<bool>,
+) {
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("shard {index}: no runtime: {e}");
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = match TcpListener::from_std(listener) {
+            Ok(l) => l,
+            Err(e) => {
+                tracing::error!("shard {index}: listener: {e}");
+                return;
+            }
+        };
+        let driver = Rc::new(Driver {
+            shard: RefCell::new(Shard::new(app, index, count, Instant::now())),
+            conns: RefCell::new(HashMap::new()),
+            scratch: RefCell::new(vec![0; SCRATCH]),
+            timer: Notify::new(),
+            armed: Cell::new(None),
+        });
+        tokio::task::spawn_local(timer_task(driver.clone()));
+        accept_loop(driver.clone(), listener, shutdown).await;
+        // Graceful shutdown: let the core close everything, then wait for the connections.
+        driver.shard.borrow_mut().shutdown(Instant::now());
+        driver.drive();
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while driver.shard.borrow().stats().connections > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    });
+}
+
+async fn accept_loop(driver: Rc<Driver>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, peer)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let id = driver.shard.borrow_mut().accept(Instant::now(), peer);
+                let io = Rc::new(ConnIo {
+                    stream,
+                    blocked: Cell::new(false),
+                    closed: Cell::new(false),
+                    wake: Notify::new(),
+                });
+                driver.conns.borrow_mut().insert(id, io.clone());
+                tokio::task::spawn_local(conn_task(driver.clone(), id, io));
+                driver.drive();
+            }
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+/// The per-shard state of the shim: the core, and the sockets by connection id.
+struct Driver {
+    shard: RefCell<Shard>,
+    conns: RefCell<HashMap<ConnId, Rc<ConnIo>>>,
+    scratch: RefCell<Vec<u8>>,
+    timer: Notify,
+    armed: Cell<Option<Instant>>,
+}
+
+struct ConnIo {
+    stream: TcpStream,
+    /// A write would block: wait for writability, then write the rest.
+    blocked: Cell<bool>,
+    closed: Cell<bool>,
+    wake: Notify,
+}
+
+impl Driver {
+    /// Drains every output of the core.
+    fn drive(&self) {
+        loop {
+            let mut progress = false;
+            loop {
+                let next = self.shard.borrow_mut().poll_transmit();
+                let Some(id) = next else { break };
+                progress = true;
+                self.write(id);
+            }
+            loop {
+                let next = self.shard.borrow_mut().poll_action();
+                let Some(action) = next else { break };
+                progress = true;
+                match action {
+                    Action::Shutdown(id) => {
+                        if let Some(io) = self.conns.borrow().get(&id) {
+                            let _ = socket2::SockRef::from(&io.stream).shutdown(std::net::Shutdown::Write);
+                        }
+                    }
+                    Action::Close(id) => {
+                        if let Some(io) = self.conns.borrow_mut().remove(&id) {
+                            io.closed.set(true);
+                            io.wake.notify_one();
+                        }
+                    }
+                }
+            }
+            if !progress {
+                break;
+            }
+        }
+        let next = self.shard.borrow().poll_timeout();
+        if let Some(t) = next {
+            if self.armed.get().is_none_or(|armed| t < armed) {
+                self.timer.notify_one();
+            }
+        }
+    }
+
+    /// Writes a connection's queue until it is empty or the socket would block.
+    fn write(&self, id: ConnId) {
+        let Some(io) = self.conns.borrow().get(&id).cloned() else { return };
+        if io.blocked.get() {
+            return;
+        }
+        loop {
+            let result = {
+                let shard = self.shard.borrow();
+                let mut slices = [IoSlice::new(&[]); IOV];
+                let n = shard.send_queue(id, &mut slices);
+                if n == 0 {
+                    return;
+                }
+                io.stream.try_write_vectored(&slices[..n])
+            };
+            match result {
+                Ok(n) => self.shard.borrow_mut().advance(id, n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    io.blocked.set(true);
+                    io.wake.notify_one();
+                    return;
+                }
+                Err(_) => {
+                    self.shard.borrow_mut().closed(Instant::now(), id);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+async fn conn_task(driver: Rc<Driver>, id: ConnId, io: Rc<ConnIo>) {
+    loop {
+        if io.closed.get() {
+            return;
+        }
+        let blocked = io.blocked.get();
+        tokio::select! {
+            biased;
+            _ = io.wake.notified() => continue,
+            w = io.stream.writable(), if blocked => {
+                if w.is_err() {
+                    driver.shard.borrow_mut().closed(Instant::now(), id);
+                } else {
+                    io.blocked.set(false);
+                    driver.write(id);
+                }
+                driver.drive();
+            }
+            r = io.stream.readable() => {
+                if r.is_err() {
+                    driver.shard.borrow_mut().closed(Instant::now(), id);
+                    driver.conns.borrow_mut().remove(&id);
+                    io.closed.set(true);
+                    driver.drive();
+                    continue;
+                }
+                let outcome = {
+                    let mut scratch = driver.scratch.borrow_mut();
+                    match io.stream.try_read(&mut scratch) {
+                        Ok(0) => Err(true),
+                        Ok(n) => {
+                            driver.shard.borrow_mut().receive(Instant::now(), id, &scratch[..n]);
+                            Ok(())
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => Err(false),
+                        Err(_) => Err(true),
+                    }
+                };
+                if outcome == Err(true) {
+                    driver.shard.borrow_mut().closed(Instant::now(), id);
+                    driver.conns.borrow_mut().remove(&id);
+                    io.closed.set(true);
+                }
+                driver.drive();
+            }
+        }
+    }
+}
+
+async fn timer_task(driver: Rc<Driver>) {
+    loop {
+        let next = driver.shard.borrow().poll_timeout();
+        driver.armed.set(next);
+        match next {
+            Some(at) => {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(at.into()) => {
+                        driver.shard.borrow_mut().handle_timeout(Instant::now());
+                        driver.drive();
+                    }
+                    _ = driver.timer.notified() => {}
+                }
+            }
+            None => driver.timer.notified().await,
+        }
+    }
+}

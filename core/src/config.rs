@@ -1,0 +1,127 @@
+//! Server settings, named and defaulted as in the Node `socket.io` / `engine.io` servers.
+
+use std::time::Duration;
+
+/// The two Engine.IO transports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TransportKind {
+    /// HTTP long-polling.
+    Polling,
+    /// WebSocket.
+    Websocket,
+}
+
+impl TransportKind {
+    /// The name used in the `transport` query parameter.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransportKind::Polling => "polling",
+            TransportKind::Websocket => "websocket",
+        }
+    }
+
+    /// Parses the `transport` query parameter.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "polling" => Some(TransportKind::Polling),
+            "websocket" => Some(TransportKind::Websocket),
+            _ => None,
+        }
+    }
+}
+
+/// Cross-origin resource sharing, as the `cors` option of the Node server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cors {
+    /// Allowed origins; `None` allows any (answers `*`, or the request's origin when
+    /// `credentials` is set, as the `cors` package does).
+    pub origin: Option<Vec<String>>,
+    /// `Access-Control-Allow-Credentials: true`.
+    pub credentials: bool,
+    /// `Access-Control-Allow-Methods` of preflight answers.
+    pub methods: String,
+    /// `Access-Control-Allow-Headers` of preflight answers; `None` reflects the request's
+    /// `Access-Control-Request-Headers`.
+    pub allowed_headers: Option<String>,
+}
+
+impl Cors {
+    /// CORS from any origin, the `{ origin: "*" }` of the Node server.
+    pub fn any() -> Self {
+        Cors {
+            origin: None,
+            credentials: false,
+            methods: "GET,HEAD,PUT,PATCH,POST,DELETE".to_owned(),
+            allowed_headers: None,
+        }
+    }
+}
+
+/// Settings of a server. Field names are the snake_case forms of the Node server's options,
+/// and the defaults are its defaults.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// Path the server answers under (`/socket.io/`; a bare Engine.IO server uses `/engine.io/`).
+    pub path: String,
+    /// Interval between server pings (25 s).
+    pub ping_interval: Duration,
+    /// How long to wait for the pong after a ping (20 s).
+    pub ping_timeout: Duration,
+    /// How long an upgrade to WebSocket may take (10 s).
+    pub upgrade_timeout: Duration,
+    /// Largest message or polling body accepted, in bytes (1e6); sent to clients as `maxPayload`.
+    pub max_http_buffer_size: usize,
+    /// Allowed transports (polling and websocket).
+    pub transports: Vec<TransportKind>,
+    /// Whether polling sessions may upgrade to WebSocket (true).
+    pub allow_upgrades: bool,
+    /// How long a client may stay without joining a namespace (45 s).
+    pub connect_timeout: Duration,
+    /// CORS answers; `None` sends no CORS headers (the default).
+    pub cors: Option<Cors>,
+    /// How long a server-closed polling session waits for the GET that carries the close
+    /// packet (30 s, the `closeTimeout` of the Node polling transport).
+    pub close_timeout: Duration,
+    /// Largest request head accepted, in bytes (16 KiB, Node's `maxHeaderSize`).
+    pub max_header_size: usize,
+    /// Most header lines in a request head (Node allows 2000; 100 here).
+    pub max_headers: usize,
+    /// Most binary attachments in one Socket.IO packet (10).
+    pub max_attachments: usize,
+    /// Bytes that may wait in one connection's send queue before the session is closed as a
+    /// slow reader (16 MiB). Node has no limit; this bound keeps memory finite.
+    pub max_send_buffer: usize,
+    /// Most packets accepted in one polling POST body (1000).
+    pub max_packets_per_payload: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            path: "/socket.io/".to_owned(),
+            ping_interval: Duration::from_millis(25_000),
+            ping_timeout: Duration::from_millis(20_000),
+            upgrade_timeout: Duration::from_millis(10_000),
+            max_http_buffer_size: 1_000_000,
+            transports: vec![TransportKind::Polling, TransportKind::Websocket],
+            allow_upgrades: true,
+            connect_timeout: Duration::from_millis(45_000),
+            cors: None,
+            close_timeout: Duration::from_millis(30_000),
+            max_header_size: 16 * 1024,
+            max_headers: 100,
+            max_attachments: 10,
+            max_send_buffer: 16 * 1024 * 1024,
+            max_packets_per_payload: 1000,
+        }
+    }
+}
+
+impl Config {
+    /// The path with exactly one trailing slash, as the Node server normalises it.
+    pub(crate) fn normalized_path(&self) -> String {
+        let trimmed = self.path.trim_end_matches('/');
+        format!("{trimmed}/")
+    }
+}

@@ -1,0 +1,495 @@
+//! HTTP requests: routing, the Engine.IO handshake and error answers, long-polling, and the
+//! WebSocket upgrade.
+
+use bytes::{Bytes, BytesMut};
+
+use super::{AfterFlush, ConnState, Shard, Transport};
+use crate::config::TransportKind;
+use crate::socket::DisconnectReason;
+use crate::wire::http::{self, HeadLimits, Method, RequestHead};
+use crate::wire::{eio, ws};
+
+/// Engine.IO HTTP error codes and messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EngineError {
+    UnknownTransport = 0,
+    UnknownSid = 1,
+    BadHandshakeMethod = 2,
+    BadRequest = 3,
+    Forbidden = 4,
+    UnsupportedProtocolVersion = 5,
+}
+
+impl EngineError {
+    fn message(self) -> &'static str {
+        match self {
+            EngineError::UnknownTransport => "Transport unknown",
+            EngineError::UnknownSid => "Session ID unknown",
+            EngineError::BadHandshakeMethod => "Bad handshake method",
+            EngineError::BadRequest => "Bad request",
+            EngineError::Forbidden => "Forbidden",
+            EngineError::UnsupportedProtocolVersion => "Unsupported protocol version",
+        }
+    }
+}
+
+/// What a request asks of the Engine.IO server, once verified.
+enum Route {
+    Handshake(TransportKind),
+    Session(usize),
+}
+
+impl Shard {
+    /// Parses a request head; false when more bytes are needed or the connection is done.
+    pub(super) fn read_head(&mut self, ci: usize) -> bool {
+        let cfg = &self.app.config;
+        let limits = HeadLimits {
+            max_head_bytes: cfg.max_header_size,
+            max_headers: cfg.max_headers,
+        };
+        let c = &mut self.st.conns[ci];
+        match http::parse_request_head(&c.rbuf, limits) {
+            Ok(None) => false,
+            Err(e) => {
+                self.respond_plain(ci, e.status(), false);
+                false
+            }
+            Ok(Some((head, n))) => {
+                let _ = bytes::Buf::advance(&mut c.rbuf, n);
+                self.start_request(ci, Box::new(head));
+                true
+            }
+        }
+    }
+
+    /// Reads body bytes; false when more are needed.
+    pub(super) fn read_body(&mut self, ci: usize) -> bool {
+        let c = &mut self.st.conns[ci];
+        let done = match &mut c.state {
+            ConnState::Body {
+                remaining, body, ..
+            } => {
+                let take = (*remaining).min(c.rbuf.len());
+                body.extend_from_slice(&c.rbuf.split_to(take));
+                *remaining -= take;
+                *remaining == 0
+            }
+            ConnState::Chunked { decoder, body, .. } => match decoder.decode(&c.rbuf, body) {
+                Ok((used, done)) => {
+                    let _ = bytes::Buf::advance(&mut c.rbuf, used);
+                    done
+                }
+                Err(http::BodyError::TooLarge) => {
+                    self.respond_plain(ci, 413, false);
+                    return false;
+                }
+                Err(_) => {
+                    self.respond_plain(ci, 400, false);
+                    return false;
+                }
+            },
+            _ => return true,
+        };
+        if !done {
+            return false;
+        }
+        let state = std::mem::replace(&mut c.state, ConnState::Head);
+        let (head, body) = match state {
+            ConnState::Body { head, body, .. } | ConnState::Chunked { head, body, .. } => {
+                (head, body.freeze())
+            }
+            _ => unreachable!("checked above"),
+        };
+        self.finish_request(ci, head, body);
+        true
+    }
+
+    /// A complete head: route it, or start reading its body.
+    fn start_request(&mut self, ci: usize, head: Box<RequestHead>) {
+        let max = self.app.config.max_http_buffer_size;
+        if head.chunked {
+            let decoder = http::ChunkedDecoder::new(max);
+            self.st.conns[ci].state = ConnState::Chunked {
+                head,
+                decoder,
+                body: BytesMut::new(),
+            };
+            return;
+        }
+        match head.content_length {
+            Some(n) if n > 0 => {
+                if n > max as u64 {
+                    // Node answers 413 once the body passes the limit; the rest of it is
+                    // not worth reading.
+                    self.respond_plain(ci, 413, false);
+                    return;
+                }
+                self.st.conns[ci].state = ConnState::Body {
+                    head,
+                    remaining: n as usize,
+                    body: BytesMut::with_capacity(n as usize),
+                };
+            }
+            _ => self.finish_request(ci, head, Bytes::new()),
+        }
+    }
+
+    /// A complete request with its body.
+    fn finish_request(&mut self, ci: usize, head: Box<RequestHead>, body: Bytes) {
+        let app = self.app.clone();
+        if !head.path.starts_with(app.path.as_str()) {
+            let answer = app.http.as_ref().and_then(|h| h(&head));
+            match answer {
+                Some(r) => {
+                    let ct = r.content_type;
+                    self.respond(ci, r.status, &[("Content-Type", ct.as_str())], &r.body, head.keep_alive, None);
+                }
+                None => self.respond(ci, 404, &[], b"", head.keep_alive, None),
+            }
+            return;
+        }
+        if head.method == Method::Options && self.app.config.cors.is_some() && !head.upgrade_websocket {
+            self.preflight(ci, &head);
+            return;
+        }
+        let route = match self.verify(&head) {
+            Ok(route) => route,
+            Err(e) => {
+                if head.upgrade_websocket {
+                    self.abort_upgrade(ci, e.message());
+                } else {
+                    self.engine_error(ci, &head, e);
+                }
+                return;
+            }
+        };
+        match route {
+            Route::Handshake(TransportKind::Polling) => self.polling_handshake(ci, &head),
+            Route::Handshake(TransportKind::Websocket) => self.websocket_open(ci, &head, None),
+            Route::Session(si) if head.upgrade_websocket => self.websocket_open(ci, &head, Some(si)),
+            Route::Session(si) => match head.method {
+                Method::Get => self.poll_get(ci, si, &head),
+                Method::Post => self.poll_post(ci, si, &head, body),
+                _ => self.respond(ci, 500, &[], b"", head.keep_alive, None),
+            },
+        }
+    }
+
+    /// The checks of the Node server's `verify`, in its order.
+    fn verify(&self, head: &RequestHead) -> Result<Route, EngineError> {
+        let cfg = &self.app.config;
+        let transport = http::query_param(&head.query, "transport")
+            .and_then(|t| TransportKind::from_name(&t))
+            .filter(|t| cfg.transports.contains(t))
+            .ok_or(EngineError::UnknownTransport)?;
+        if let Some(origin) = &head.origin {
+            if origin.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
+                return Err(EngineError::BadRequest);
+            }
+        }
+        if let Some(sid) = http::query_param(&head.query, "sid") {
+            let si = *self.st.sids.get(sid.as_ref()).ok_or(EngineError::UnknownSid)?;
+            let current = match self.st.sessions[si].transport {
+                Transport::Polling { .. } => TransportKind::Polling,
+                Transport::Websocket { .. } => TransportKind::Websocket,
+            };
+            let upgrade = head.upgrade_websocket && transport == TransportKind::Websocket;
+            if !upgrade && current != transport {
+                return Err(EngineError::BadRequest);
+            }
+            return Ok(Route::Session(si));
+        }
+        if head.method != Method::Get {
+            return Err(EngineError::BadHandshakeMethod);
+        }
+        if transport == TransportKind::Websocket && !head.upgrade_websocket {
+            return Err(EngineError::BadRequest);
+        }
+        let eio = http::query_param(&head.query, "EIO");
+        if eio.as_deref() != Some("4") {
+            return Err(EngineError::UnsupportedProtocolVersion);
+        }
+        if transport == TransportKind::Polling && head.upgrade_websocket {
+            return Err(EngineError::BadRequest);
+        }
+        Ok(Route::Handshake(transport))
+    }
+
+    /// A new session over long-polling: the open packet is the answer.
+    fn polling_handshake(&mut self, ci: usize, head: &RequestHead) {
+        let peer = self.st.conns[ci].peer;
+        let si = self.new_session(head, peer, Transport::Polling { get: None });
+        let open = self.open_packet(si, self.app.config.allow_upgrades);
+        let mut body = BytesMut::with_capacity(open.len() + 1);
+        body.extend_from_slice(b"0");
+        body.extend_from_slice(open.as_bytes());
+        self.respond_text(ci, &body, head.keep_alive, head.origin.as_deref());
+        self.session_opened(si);
+    }
+
+    /// A WebSocket request: a new session, or a probe to upgrade session `si`.
+    fn websocket_open(&mut self, ci: usize, head: &RequestHead, si: Option<usize>) {
+        let key_ok = head
+            .ws_key
+            .as_deref()
+            .is_some_and(|k| k.len() == 24 && k.ends_with("=="));
+        let version_ok = matches!(head.ws_version.as_deref(), Some("13") | Some("8"));
+        if head.method != Method::Get || !key_ok || !version_ok {
+            self.abort_upgrade(ci, "Bad request");
+            return;
+        }
+        let accept = ws::accept_key(head.ws_key.as_deref().unwrap_or_default());
+        let mut out = BytesMut::new();
+        ws::write_handshake_response(&mut out, &accept, &[]);
+        self.st.push_out(ci, out.freeze());
+        let max = self.app.config.max_http_buffer_size;
+        match si {
+            None => {
+                let peer = self.st.conns[ci].peer;
+                let si = self.new_session(head, peer, Transport::Websocket { conn: ci });
+                self.st.conns[ci].state = ConnState::Ws {
+                    session: si,
+                    decoder: ws::Decoder::new(max),
+                    probe: false,
+                };
+                let open = self.open_packet(si, false);
+                let packet = crate::engine::OutPacket::text(eio::PacketType::Open, open.as_bytes());
+                self.st.push_out(ci, packet.ws_frame().clone());
+                self.session_opened(si);
+            }
+            Some(si) => {
+                self.st.conns[ci].state = ConnState::Ws {
+                    session: si,
+                    decoder: ws::Decoder::new(max),
+                    probe: true,
+                };
+                let s = &self.st.sessions[si];
+                let refuse = !self.app.config.allow_upgrades
+                    || s.upgrading.is_some()
+                    || matches!(s.transport, Transport::Websocket { .. })
+                    || s.close_deadline.is_some();
+                if refuse {
+                    // The Node server completes the handshake, then closes the socket.
+                    self.close_ws(ci, None);
+                    return;
+                }
+                self.start_upgrade(si, ci);
+            }
+        }
+    }
+
+    /// A long-polling GET: answered now when packets wait, else held.
+    fn poll_get(&mut self, ci: usize, si: usize, head: &RequestHead) {
+        let s = &mut self.st.sessions[si];
+        let Transport::Polling { get, .. } = &mut s.transport else {
+            unreachable!("verify routes only polling sessions here")
+        };
+        if get.is_some() {
+            // A second GET while one is held: Node answers 400 and closes the session.
+            self.respond(ci, 400, &[], b"", head.keep_alive, head.origin.as_deref());
+            self.close_session(si, DisconnectReason::TransportError, false);
+            return;
+        }
+        *get = Some(ci);
+        let origin = self.app.config.cors.as_ref().and(head.origin.as_deref()).map(Box::from);
+        self.st.conns[ci].state = ConnState::Held {
+            session: si,
+            keep_alive: head.keep_alive,
+            origin,
+        };
+        let probed = s.upgrading.is_some_and(|(_, probed)| probed);
+        if !s.queue.is_empty() {
+            self.flush_poll(si);
+        } else if probed {
+            self.send_noop(si);
+        }
+    }
+
+    /// A long-polling POST: the body's packets go to the session; the answer is `ok`.
+    fn poll_post(&mut self, ci: usize, si: usize, head: &RequestHead, body: Bytes) {
+        let keep_alive = head.keep_alive;
+        let origin = head.origin.as_deref();
+        let binary = head
+            .content_type
+            .as_deref()
+            .is_some_and(|t| t.eq_ignore_ascii_case("application/octet-stream"));
+        if binary {
+            self.respond(ci, 400, &[], b"", keep_alive, origin);
+            self.close_session(si, DisconnectReason::TransportError, false);
+            return;
+        }
+        let mut packets = Vec::new();
+        let max_packets = self.app.config.max_packets_per_payload;
+        let decoded = eio::decode_payload(body, max_packets, &mut packets);
+        self.respond(ci, 200, &[("Content-Type", "text/html")], b"ok", keep_alive, origin);
+        for p in packets {
+            if !self.st.sessions.contains(si) {
+                return;
+            }
+            self.engine_packet(si, p, None);
+        }
+        if decoded.is_err() && self.st.sessions.contains(si) {
+            self.close_session(si, DisconnectReason::ParseError, false);
+        }
+    }
+
+    /// Answers the held GET of a session with every queued packet.
+    pub(super) fn flush_poll(&mut self, si: usize) {
+        let s = &mut self.st.sessions[si];
+        let Transport::Polling { get, .. } = &mut s.transport else { return };
+        let Some(ci) = get.take() else { return };
+        let mut chunks: Vec<Bytes> = Vec::with_capacity(s.queue.len() * 2);
+        let mut len = 0;
+        let mut closes = false;
+        for (i, p) in s.queue.drain(..).enumerate() {
+            if i > 0 {
+                chunks.push(Bytes::from_static(&[eio::SEPARATOR]));
+                len += 1;
+            }
+            let chunk = if p.is_binary() {
+                let mut b = BytesMut::with_capacity(1 + p.payload_len().div_ceil(3) * 4);
+                eio::write_base64_packet(&mut b, &p.payload());
+                b.freeze()
+            } else {
+                let payload = p.payload();
+                closes |= payload.as_ref() == b"1";
+                payload
+            };
+            len += chunk.len();
+            chunks.push(chunk);
+        }
+        s.queue_len = 0;
+        let ConnState::Held {
+            keep_alive, origin, ..
+        } = std::mem::replace(&mut self.st.conns[ci].state, ConnState::Head)
+        else {
+            unreachable!("a session's GET is a held connection")
+        };
+        let mut head = BytesMut::with_capacity(256);
+        let cors = self.cors_headers(origin.as_deref());
+        let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "text/plain; charset=UTF-8")];
+        headers.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
+        http::write_response_head(&mut head, 200, &headers, Some(len), keep_alive);
+        self.st.push_out(ci, head.freeze());
+        for chunk in chunks {
+            self.st.push_out(ci, chunk);
+        }
+        if !keep_alive {
+            self.st.close_conn(ci, AfterFlush::Shutdown);
+        }
+        if closes && self.st.sessions[si].close_deadline.is_some() {
+            self.finish_close(si);
+        }
+        if keep_alive && self.st.conns.get(ci).is_some_and(|c| !c.rbuf.is_empty()) {
+            self.st.to_resume.push(ci);
+        }
+    }
+
+    /// A CORS preflight answer.
+    fn preflight(&mut self, ci: usize, head: &RequestHead) {
+        let Some(cors) = self.app.config.cors.clone() else { return };
+        let mut headers: Vec<(&str, String)> = self.cors_headers(head.origin.as_deref());
+        headers.push(("Access-Control-Allow-Methods", cors.methods.clone()));
+        let allow = cors
+            .allowed_headers
+            .clone()
+            .or_else(|| head.header("access-control-request-headers").map(str::to_owned));
+        if let Some(allow) = allow {
+            headers.push(("Access-Control-Allow-Headers", allow));
+            if cors.allowed_headers.is_none() {
+                headers.push(("Vary", "Access-Control-Request-Headers".to_owned()));
+            }
+        }
+        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let mut out = BytesMut::new();
+        http::write_response(&mut out, 204, &refs, b"", head.keep_alive);
+        self.st.push_out(ci, out.freeze());
+        if !head.keep_alive {
+            self.st.close_conn(ci, AfterFlush::Shutdown);
+        }
+    }
+
+    /// The CORS headers for a request from `origin`.
+    fn cors_headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
+        let Some(cors) = &self.app.config.cors else { return Vec::new() };
+        let mut out = Vec::new();
+        match &cors.origin {
+            None if !cors.credentials => out.push(("Access-Control-Allow-Origin", "*".to_owned())),
+            None => {
+                if let Some(o) = origin {
+                    out.push(("Access-Control-Allow-Origin", o.to_owned()));
+                }
+                out.push(("Vary", "Origin".to_owned()));
+            }
+            Some(list) => {
+                if let Some(o) = origin.filter(|o| list.iter().any(|a| a == o)) {
+                    out.push(("Access-Control-Allow-Origin", o.to_owned()));
+                }
+                out.push(("Vary", "Origin".to_owned()));
+            }
+        }
+        if cors.credentials {
+            out.push(("Access-Control-Allow-Credentials", "true".to_owned()));
+        }
+        out
+    }
+
+    /// An Engine.IO error: status 400 (403 for Forbidden) with the JSON body.
+    fn engine_error(&mut self, ci: usize, head: &RequestHead, e: EngineError) {
+        let status = if e == EngineError::Forbidden { 403 } else { 400 };
+        let body = eio::error_json(e as u8, e.message());
+        self.respond(
+            ci,
+            status,
+            &[("Content-Type", "application/json")],
+            body.as_bytes(),
+            head.keep_alive,
+            head.origin.as_deref(),
+        );
+    }
+
+    /// A refused WebSocket upgrade: a plain 400 with the message, then the socket closes.
+    fn abort_upgrade(&mut self, ci: usize, message: &str) {
+        let mut out = BytesMut::new();
+        http::write_response(&mut out, 400, &[("Content-type", "text/html")], message.as_bytes(), false);
+        self.st.push_out(ci, out.freeze());
+        self.st.close_conn(ci, AfterFlush::Shutdown);
+    }
+
+    /// A `text/plain; charset=UTF-8` answer.
+    fn respond_text(&mut self, ci: usize, body: &[u8], keep_alive: bool, origin: Option<&str>) {
+        self.respond(ci, 200, &[("Content-Type", "text/plain; charset=UTF-8")], body, keep_alive, origin);
+    }
+
+    /// An answer with no body and `Connection: close`, for requests that can not be read.
+    pub(super) fn respond_plain(&mut self, ci: usize, status: u16, keep_alive: bool) {
+        self.respond(ci, status, &[], b"", keep_alive, None);
+    }
+
+    /// Writes a whole answer, with CORS headers for `origin`; closes the connection after it
+    /// unless `keep_alive`.
+    fn respond(
+        &mut self,
+        ci: usize,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        keep_alive: bool,
+        origin: Option<&str>,
+    ) {
+        let cors = self.cors_headers(origin);
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
+        let mut out = BytesMut::with_capacity(160 + body.len());
+        http::write_response(&mut out, status, &all, body, keep_alive);
+        self.st.push_out(ci, out.freeze());
+        if let Some(c) = self.st.conns.get_mut(ci) {
+            if !matches!(c.state, ConnState::Closing) {
+                c.state = ConnState::Head;
+            }
+        }
+        if !keep_alive {
+            self.st.close_conn(ci, AfterFlush::Shutdown);
+        }
+    }
+}

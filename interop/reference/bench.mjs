@@ -1,0 +1,37 @@
+// Reference implementation of the `bench` example (Socket.IO, namespace /).
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+import { parseFlags, serve } from "./common.mjs";
+
+const opts = parseFlags();
+const httpServer = createServer();
+const io = new Server(httpServer, {
+  path: "/socket.io/",
+  cors: { origin: "*" },
+  pingInterval: opts.pingIntervalMs,
+  pingTimeout: opts.pingTimeoutMs,
+  maxHttpBufferSize: opts.maxPayload,
+  connectTimeout: opts.connectTimeoutMs,
+});
+
+io.on("connection", (socket) => {
+  socket.on("echo", (...args) => {
+    const ack = args.pop();
+    if (typeof ack === "function") ack(...args);
+  });
+
+  socket.on("broadcast", (arg) => {
+    io.emit("tick", arg);
+  });
+
+  socket.on("join", (room, ack) => {
+    socket.join(room);
+    if (typeof ack === "function") ack();
+  });
+
+  socket.on("room-broadcast", (room, payload) => {
+    io.to(room).emit("tick", payload);
+  });
+});
+
+serve(httpServer, opts, () => io.close());

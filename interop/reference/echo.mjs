@@ -1,0 +1,43 @@
+// Reference implementation of the `echo` example (Socket.IO, namespaces / and /custom).
+import { createServer } from "node:http";
+import { Server } from "socket.io";
+import { parseFlags, serve } from "./common.mjs";
+
+const opts = parseFlags();
+const httpServer = createServer();
+const io = new Server(httpServer, {
+  path: "/socket.io/",
+  cors: { origin: "*" },
+  pingInterval: opts.pingIntervalMs,
+  pingTimeout: opts.pingTimeoutMs,
+  maxHttpBufferSize: opts.maxPayload,
+  connectTimeout: opts.connectTimeoutMs,
+});
+
+function onConnection(socket) {
+  socket.emit("auth", socket.handshake.auth);
+
+  socket.on("message", (...args) => {
+    socket.emit("message-back", ...args);
+  });
+
+  socket.on("message-with-ack", (...args) => {
+    const ack = args.pop();
+    if (typeof ack === "function") ack(...args);
+  });
+
+  socket.on("request-ack", (timeoutMs, ...payload) => {
+    socket.timeout(timeoutMs).emit("ack-request", ...payload, (err, ...res) => {
+      socket.emit("ack-result", { err: err ? err.message : null, args: res });
+    });
+  });
+
+  socket.on("disconnect-me", () => {
+    socket.disconnect();
+  });
+}
+
+io.of("/").on("connection", onConnection);
+io.of("/custom").on("connection", onConnection);
+
+serve(httpServer, opts, () => io.close());
