@@ -18,7 +18,13 @@ pub struct Flags {
 
 impl Flags {
     /// Parses `std::env::args`; exits with a usage line on a bad flag.
+    #[allow(dead_code)]
     pub fn parse() -> Flags {
+        Self::parse_from(std::env::args().skip(1))
+    }
+
+    /// Parses flags; exits with a usage line on a bad flag.
+    pub fn parse_from(args: impl Iterator<Item = String>) -> Flags {
         let mut f = Flags {
             host: "127.0.0.1".to_owned(),
             port: 3000,
@@ -28,7 +34,7 @@ impl Flags {
             max_payload: None,
             connect_timeout_ms: None,
         };
-        let mut args = std::env::args().skip(1);
+        let mut args = args;
         while let Some(flag) = args.next() {
             let value = args.next().unwrap_or_else(|| usage(&format!("{flag} needs a value")));
             let num = || -> u64 { value.parse().unwrap_or_else(|_| usage(&format!("{flag}: not a number: {value}"))) };
