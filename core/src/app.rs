@@ -8,10 +8,10 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use crate::config::Config;
+use crate::engine_app::{EngineHandlers, EngineSocket};
 use crate::payload::Args;
 use crate::socket::{DisconnectReason, Socket};
 use crate::wire::http::RequestHead;
-use crate::engine_app::{EngineHandlers, EngineSocket};
 
 /// A received event, handed to the handler registered for its name.
 #[derive(Debug)]

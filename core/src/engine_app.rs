@@ -29,7 +29,8 @@ impl EngineMessage {
 }
 
 pub(crate) type EngineOpenHandler = Arc<dyn Fn(&mut EngineSocket<'_>) + Send + Sync>;
-pub(crate) type EngineMessageHandler = Arc<dyn Fn(&mut EngineSocket<'_>, EngineMessage) + Send + Sync>;
+pub(crate) type EngineMessageHandler =
+    Arc<dyn Fn(&mut EngineSocket<'_>, EngineMessage) + Send + Sync>;
 pub(crate) type EngineCloseHandler = Arc<dyn Fn(&str, DisconnectReason) + Send + Sync>;
 
 #[derive(Default)]
@@ -47,14 +48,20 @@ pub struct EngineSocket<'a> {
 
 impl std::fmt::Debug for EngineSocket<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EngineSocket").field("id", &self.id()).finish()
+        f.debug_struct("EngineSocket")
+            .field("id", &self.id())
+            .finish()
     }
 }
 
 impl EngineSocket<'_> {
     /// The session id.
     pub fn id(&self) -> &str {
-        self.shard.st.sessions.get(self.session).map_or("", |s| &s.sid)
+        self.shard
+            .st
+            .sessions
+            .get(self.session)
+            .map_or("", |s| &s.sid)
     }
 
     /// Sends a text message.

@@ -12,7 +12,9 @@ pub mod socket;
 mod timer;
 pub mod wire;
 
-pub use app::{App, AppBuilder, ConnectError, EngineBuilder, Event, Handshake, HttpResponse, Namespace};
+pub use app::{
+    App, AppBuilder, ConnectError, EngineBuilder, Event, Handshake, HttpResponse, Namespace,
+};
 pub use config::{Config, Cors, TransportKind};
 pub use engine::OutPacket;
 pub use engine_app::{EngineMessage, EngineSocket};

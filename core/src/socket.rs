@@ -294,8 +294,11 @@ impl<'a> Socket<'a> {
             self.shard
                 .close_session(session, DisconnectReason::ForcedServerClose, true);
         } else {
-            self.shard
-                .disconnect_socket(self.key, DisconnectReason::ServerNamespaceDisconnect, true);
+            self.shard.disconnect_socket(
+                self.key,
+                DisconnectReason::ServerNamespaceDisconnect,
+                true,
+            );
         }
     }
 }
@@ -309,7 +312,9 @@ pub struct Operator<'a> {
 
 impl std::fmt::Debug for Operator<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Operator").field("targets", &self.targets).finish()
+        f.debug_struct("Operator")
+            .field("targets", &self.targets)
+            .finish()
     }
 }
 
@@ -327,7 +332,8 @@ impl<'a> Operator<'a> {
         self.targets.named = true;
         if self.ns != usize::MAX {
             let t = &mut self.targets;
-            self.shard.resolve_room(self.ns, room, &mut t.rooms, &mut t.sockets);
+            self.shard
+                .resolve_room(self.ns, room, &mut t.rooms, &mut t.sockets);
         }
         self
     }

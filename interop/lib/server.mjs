@@ -131,20 +131,29 @@ function spawnOnce(example, args, port) {
  *   stop(): Promise<{code: number|null, signal: string|null}>, restart(): Promise<void>, stderr(): string }>}
  */
 export async function startServer(example, { args = [], port = 0 } = {}) {
+  let current = null; // the running child (if any)
+  let launching = null; // promise of an in-progress launch
   const handle = {
     url: "",
     port: 0,
     proc: null,
     stderr: () => "",
+    /** SIGTERM, wait for exit (SIGKILL after a timeout). Resolves with { code, signal }. */
     async stop() {
-      return current ? current.stop() : undefined;
+      if (launching) await launching.catch(() => {});
+      return current ? current.stop() : { code: null, signal: null };
     },
+    /** Stop, then start again on the same port. */
     async restart() {
       await handle.stop();
-      await launch(handle.port, true);
+      launching = launch(handle.port, true);
+      try {
+        await launching;
+      } finally {
+        launching = null;
+      }
     },
   };
-  let current = null;
 
   async function launch(wantedPort, isRestart) {
     // On restart the old port may be briefly unavailable; retry a few times.
@@ -156,7 +165,6 @@ export async function startServer(example, { args = [], port = 0 } = {}) {
       try {
         const { port: actual } = await child.ready;
         if (wantedPort !== 0 && actual !== wantedPort) {
-          await child.stop();
           throw new Error(`${example} server listened on port ${actual}, expected ${wantedPort}`);
         }
         handle.port = actual;
@@ -173,6 +181,11 @@ export async function startServer(example, { args = [], port = 0 } = {}) {
     throw lastErr;
   }
 
-  await launch(port, false);
+  launching = launch(port, false);
+  try {
+    await launching;
+  } finally {
+    launching = null;
+  }
   return handle;
 }

@@ -1,14 +1,12 @@
-//! A bare Engine.IO server at `/engine.io/` that sends every message back as it came.
-
-mod common;
-
-use corelay_tokio::App;
+//! The `engine_echo` example application (see `corelay-examples`) on tokio.
 
 fn main() {
-    let flags = common::Flags::parse();
-    let app = App::engine()
-        .configure(|c| flags.apply(c))
-        .on_message(|socket, message| socket.send_message(&message))
-        .build();
-    common::serve(app, &flags);
+    let flags = corelay_examples::Flags::parse();
+    let app = corelay_examples::engine_echo(&flags);
+    corelay_tokio::serve_example(
+        app,
+        flags.addr(),
+        flags.shards,
+        corelay_examples::announce_and_wait,
+    );
 }

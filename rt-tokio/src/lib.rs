@@ -166,7 +166,10 @@ fn run_shard(
     listener: std::net::TcpListener,
     shutdown: watch::Receiver<bool>,
 ) {
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             tracing::error!("shard {index}: no runtime: {e}");
@@ -195,13 +198,19 @@ fn run_shard(
         driver.shard.borrow_mut().shutdown(Instant::now());
         driver.drive();
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
-        while driver.shard.borrow().stats().connections > 0 && tokio::time::Instant::now() < deadline {
+        while driver.shard.borrow().stats().connections > 0
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     });
 }
 
-async fn accept_loop(driver: Rc<Driver>, listener: TcpListener, mut shutdown: watch::Receiver<bool>) {
+async fn accept_loop(
+    driver: Rc<Driver>,
+    listener: TcpListener,
+    mut shutdown: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -258,7 +267,8 @@ impl Driver {
                 match action {
                     Action::Shutdown(id) => {
                         if let Some(io) = self.conns.borrow().get(&id) {
-                            let _ = socket2::SockRef::from(&io.stream).shutdown(std::net::Shutdown::Write);
+                            let _ = socket2::SockRef::from(&io.stream)
+                                .shutdown(std::net::Shutdown::Write);
                         }
                     }
                     Action::Close(id) => {
@@ -283,7 +293,9 @@ impl Driver {
 
     /// Writes a connection's queue until it is empty or the socket would block.
     fn write(&self, id: ConnId) {
-        let Some(io) = self.conns.borrow().get(&id).cloned() else { return };
+        let Some(io) = self.conns.borrow().get(&id).cloned() else {
+            return;
+        };
         if io.blocked.get() {
             return;
         }
@@ -379,4 +391,26 @@ async fn timer_task(driver: Rc<Driver>) {
             None => driver.timer.notified().await,
         }
     }
+}
+
+/// Runs an example application: binds `addr` with `shards` shards, hands the bound address to
+/// `wait` (which prints it and blocks until a signal), then shuts down gracefully.
+#[doc(hidden)]
+pub fn serve_example(
+    app: Arc<App>,
+    addr: SocketAddr,
+    shards: usize,
+    wait: impl FnOnce(SocketAddr),
+) {
+    let server = Server::builder(app)
+        .bind(addr)
+        .shards(shards)
+        .start()
+        .unwrap_or_else(|e| {
+            eprintln!("cannot listen on {addr}: {e}");
+            std::process::exit(1)
+        });
+    wait(server.local_addr());
+    server.shutdown();
+    server.wait();
 }

@@ -117,7 +117,10 @@ mod tests {
             assert_eq!(payload[0], b'4');
             assert_eq!(&payload[1..], &data[..]);
             // the payload is a view into the frame's allocation
-            assert_eq!(payload.as_ptr(), frame[frame.len() - payload.len()..].as_ptr());
+            assert_eq!(
+                payload.as_ptr(),
+                frame[frame.len() - payload.len()..].as_ptr()
+            );
             let expected_header = match len + 1 {
                 n if n < 126 => 2,
                 n if n <= 65535 => 4,

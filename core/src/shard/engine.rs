@@ -60,7 +60,11 @@ impl Shard {
     /// The open packet's JSON.
     pub(super) fn open_packet(&self, si: usize, upgrades: bool) -> String {
         let cfg = &self.app.config;
-        let upgrades: &[&str] = if upgrades && cfg.transports.contains(&crate::config::TransportKind::Websocket) {
+        let upgrades: &[&str] = if upgrades
+            && cfg
+                .transports
+                .contains(&crate::config::TransportKind::Websocket)
+        {
             &["websocket"]
         } else {
             &[]
@@ -102,7 +106,9 @@ impl Shard {
     /// Handles a session's deadlines that have passed.
     pub(super) fn check_session_timers(&mut self, si: usize) {
         let now = self.st.now;
-        let Some(s) = self.st.sessions.get_mut(si) else { return };
+        let Some(s) = self.st.sessions.get_mut(si) else {
+            return;
+        };
         if s.close_deadline.is_some_and(|t| t <= now) {
             self.finish_close(si);
             return;
@@ -252,7 +258,9 @@ impl Shard {
 
     /// A message (or control frame) from a WebSocket.
     pub(super) fn ws_message(&mut self, ci: usize, msg: Message) {
-        let ConnState::Ws { session, probe, .. } = self.st.conns[ci].state else { return };
+        let ConnState::Ws { session, probe, .. } = self.st.conns[ci].state else {
+            return;
+        };
         let probe = probe.then_some(ci);
         let packet = match msg {
             Message::Ping(data) => {
@@ -290,7 +298,9 @@ impl Shard {
 
     /// A WebSocket protocol error: close it with `code`; the session it carried ends.
     pub(super) fn ws_failed(&mut self, ci: usize, code: u16, reason: DisconnectReason) {
-        let ConnState::Ws { session, probe, .. } = self.st.conns[ci].state else { return };
+        let ConnState::Ws { session, probe, .. } = self.st.conns[ci].state else {
+            return;
+        };
         if !probe {
             if self.detach_ws(session, ci) {
                 self.close_session(session, reason, false);
@@ -317,7 +327,9 @@ impl Shard {
 
     /// Sends a close frame (with `code`, or empty) and closes the WebSocket connection.
     pub(super) fn close_ws(&mut self, ci: usize, code: Option<u16>) {
-        let Some(c) = self.st.conns.get(ci) else { return };
+        let Some(c) = self.st.conns.get(ci) else {
+            return;
+        };
         if matches!(c.state, ConnState::Closing) {
             return;
         }
@@ -333,7 +345,9 @@ impl Shard {
     /// `graceful` (a close the server chose), a polling session keeps its queued packets and
     /// the close packet for the next GET, for at most `close_timeout`.
     pub(crate) fn close_session(&mut self, si: usize, reason: DisconnectReason, graceful: bool) {
-        let Some(s) = self.st.sessions.get(si) else { return };
+        let Some(s) = self.st.sessions.get(si) else {
+            return;
+        };
         if s.close_deadline.is_some() {
             if !graceful {
                 self.finish_close(si);
@@ -344,7 +358,9 @@ impl Shard {
         if let Mode::Engine(_) = self.app.mode {
             self.engine_app_close(si, reason);
         }
-        let Some(s) = self.st.sessions.get_mut(si) else { return };
+        let Some(s) = self.st.sessions.get_mut(si) else {
+            return;
+        };
         if let Some((probe, _)) = s.upgrading.take() {
             self.close_ws(probe, None);
         }
@@ -418,7 +434,9 @@ pub(crate) fn send_packet(
     si: usize,
     packet: OutPacket,
 ) -> bool {
-    let Some(s) = sessions.get_mut(si) else { return false };
+    let Some(s) = sessions.get_mut(si) else {
+        return false;
+    };
     match s.transport {
         Transport::Websocket { conn } => {
             super::push_out(conns, ready, conn, packet.ws_frame().clone());

@@ -142,13 +142,23 @@ impl Shard {
             match answer {
                 Some(r) => {
                     let ct = r.content_type;
-                    self.respond(ci, r.status, &[("Content-Type", ct.as_str())], &r.body, head.keep_alive, None);
+                    self.respond(
+                        ci,
+                        r.status,
+                        &[("Content-Type", ct.as_str())],
+                        &r.body,
+                        head.keep_alive,
+                        None,
+                    );
                 }
                 None => self.respond(ci, 404, &[], b"", head.keep_alive, None),
             }
             return;
         }
-        if head.method == Method::Options && self.app.config.cors.is_some() && !head.upgrade_websocket {
+        if head.method == Method::Options
+            && self.app.config.cors.is_some()
+            && !head.upgrade_websocket
+        {
             self.preflight(ci, &head);
             return;
         }
@@ -166,7 +176,9 @@ impl Shard {
         match route {
             Route::Handshake(TransportKind::Polling) => self.polling_handshake(ci, &head),
             Route::Handshake(TransportKind::Websocket) => self.websocket_open(ci, &head, None),
-            Route::Session(si) if head.upgrade_websocket => self.websocket_open(ci, &head, Some(si)),
+            Route::Session(si) if head.upgrade_websocket => {
+                self.websocket_open(ci, &head, Some(si))
+            }
             Route::Session(si) => match head.method {
                 Method::Get => self.poll_get(ci, si, &head),
                 Method::Post => self.poll_post(ci, si, &head, body),
@@ -188,7 +200,11 @@ impl Shard {
             }
         }
         if let Some(sid) = http::query_param(&head.query, "sid") {
-            let si = *self.st.sids.get(sid.as_ref()).ok_or(EngineError::UnknownSid)?;
+            let si = *self
+                .st
+                .sids
+                .get(sid.as_ref())
+                .ok_or(EngineError::UnknownSid)?;
             let current = match self.st.sessions[si].transport {
                 Transport::Polling { .. } => TransportKind::Polling,
                 Transport::Websocket { .. } => TransportKind::Websocket,
@@ -291,7 +307,13 @@ impl Shard {
             return;
         }
         *get = Some(ci);
-        let origin = self.app.config.cors.as_ref().and(head.origin.as_deref()).map(Box::from);
+        let origin = self
+            .app
+            .config
+            .cors
+            .as_ref()
+            .and(head.origin.as_deref())
+            .map(Box::from);
         self.st.conns[ci].state = ConnState::Held {
             session: si,
             keep_alive: head.keep_alive,
@@ -321,7 +343,14 @@ impl Shard {
         let mut packets = Vec::new();
         let max_packets = self.app.config.max_packets_per_payload;
         let decoded = eio::decode_payload(body, max_packets, &mut packets);
-        self.respond(ci, 200, &[("Content-Type", "text/html")], b"ok", keep_alive, origin);
+        self.respond(
+            ci,
+            200,
+            &[("Content-Type", "text/html")],
+            b"ok",
+            keep_alive,
+            origin,
+        );
         for p in packets {
             if !self.st.sessions.contains(si) {
                 return;
@@ -336,7 +365,9 @@ impl Shard {
     /// Answers the held GET of a session with every queued packet.
     pub(super) fn flush_poll(&mut self, si: usize) {
         let s = &mut self.st.sessions[si];
-        let Transport::Polling { get, .. } = &mut s.transport else { return };
+        let Transport::Polling { get, .. } = &mut s.transport else {
+            return;
+        };
         let Some(ci) = get.take() else { return };
         let mut chunks: Vec<Bytes> = Vec::with_capacity(s.queue.len() * 2);
         let mut len = 0;
@@ -387,13 +418,15 @@ impl Shard {
 
     /// A CORS preflight answer.
     fn preflight(&mut self, ci: usize, head: &RequestHead) {
-        let Some(cors) = self.app.config.cors.clone() else { return };
+        let Some(cors) = self.app.config.cors.clone() else {
+            return;
+        };
         let mut headers: Vec<(&str, String)> = self.cors_headers(head.origin.as_deref());
         headers.push(("Access-Control-Allow-Methods", cors.methods.clone()));
-        let allow = cors
-            .allowed_headers
-            .clone()
-            .or_else(|| head.header("access-control-request-headers").map(str::to_owned));
+        let allow = cors.allowed_headers.clone().or_else(|| {
+            head.header("access-control-request-headers")
+                .map(str::to_owned)
+        });
         if let Some(allow) = allow {
             headers.push(("Access-Control-Allow-Headers", allow));
             if cors.allowed_headers.is_none() {
@@ -411,7 +444,9 @@ impl Shard {
 
     /// The CORS headers for a request from `origin`.
     fn cors_headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
-        let Some(cors) = &self.app.config.cors else { return Vec::new() };
+        let Some(cors) = &self.app.config.cors else {
+            return Vec::new();
+        };
         let mut out = Vec::new();
         match &cors.origin {
             None if !cors.credentials => out.push(("Access-Control-Allow-Origin", "*".to_owned())),
@@ -436,7 +471,11 @@ impl Shard {
 
     /// An Engine.IO error: status 400 (403 for Forbidden) with the JSON body.
     fn engine_error(&mut self, ci: usize, head: &RequestHead, e: EngineError) {
-        let status = if e == EngineError::Forbidden { 403 } else { 400 };
+        let status = if e == EngineError::Forbidden {
+            403
+        } else {
+            400
+        };
         let body = eio::error_json(e as u8, e.message());
         self.respond(
             ci,
@@ -451,14 +490,27 @@ impl Shard {
     /// A refused WebSocket upgrade: a plain 400 with the message, then the socket closes.
     fn abort_upgrade(&mut self, ci: usize, message: &str) {
         let mut out = BytesMut::new();
-        http::write_response(&mut out, 400, &[("Content-type", "text/html")], message.as_bytes(), false);
+        http::write_response(
+            &mut out,
+            400,
+            &[("Content-type", "text/html")],
+            message.as_bytes(),
+            false,
+        );
         self.st.push_out(ci, out.freeze());
         self.st.close_conn(ci, AfterFlush::Shutdown);
     }
 
     /// A `text/plain; charset=UTF-8` answer.
     fn respond_text(&mut self, ci: usize, body: &[u8], keep_alive: bool, origin: Option<&str>) {
-        self.respond(ci, 200, &[("Content-Type", "text/plain; charset=UTF-8")], body, keep_alive, origin);
+        self.respond(
+            ci,
+            200,
+            &[("Content-Type", "text/plain; charset=UTF-8")],
+            body,
+            keep_alive,
+            origin,
+        );
     }
 
     /// An answer with no body and `Connection: close`, for requests that can not be read.

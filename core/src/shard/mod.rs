@@ -255,8 +255,16 @@ impl Shard {
         Self::with_ids(app, index, count, now, IdGenerator::seeded(index, seed))
     }
 
-    fn with_ids(app: Arc<App>, index: usize, count: usize, now: Instant, ids: IdGenerator) -> Shard {
-        let namespaces = (0..app.namespace_count()).map(|_| NsState::default()).collect();
+    fn with_ids(
+        app: Arc<App>,
+        index: usize,
+        count: usize,
+        now: Instant,
+        ids: IdGenerator,
+    ) -> Shard {
+        let namespaces = (0..app.namespace_count())
+            .map(|_| NsState::default())
+            .collect();
         Shard {
             app,
             st: State {
@@ -390,7 +398,9 @@ impl Shard {
 
     /// Fills `slices` with the connection's queued chunks, in order, and returns how many.
     pub fn send_queue<'a>(&'a self, conn: ConnId, slices: &mut [IoSlice<'a>]) -> usize {
-        let Some(ci) = self.st.live(conn) else { return 0 };
+        let Some(ci) = self.st.live(conn) else {
+            return 0;
+        };
         let c = &self.st.conns[ci];
         let mut n = 0;
         for (slot, chunk) in slices.iter_mut().zip(c.out.iter()) {
@@ -411,7 +421,9 @@ impl Shard {
         let c = &mut self.st.conns[ci];
         c.out_len -= n.min(c.out_len);
         while n > 0 {
-            let Some(front) = c.out.front_mut() else { break };
+            let Some(front) = c.out.front_mut() else {
+                break;
+            };
             if front.len() <= n {
                 n -= front.len();
                 c.out.pop_front();
@@ -479,7 +491,9 @@ impl Shard {
     /// Runs the state machine of a connection over its buffered input.
     fn process(&mut self, ci: usize) {
         loop {
-            let Some(c) = self.st.conns.get_mut(ci) else { return };
+            let Some(c) = self.st.conns.get_mut(ci) else {
+                return;
+            };
             match &mut c.state {
                 ConnState::Head => {
                     if c.rbuf.is_empty() {
@@ -496,7 +510,8 @@ impl Shard {
                 }
                 ConnState::Held { .. } => {
                     // A pipelined request waits for the held answer; keep it bounded.
-                    let limit = self.app.config.max_header_size + self.app.config.max_http_buffer_size;
+                    let limit =
+                        self.app.config.max_header_size + self.app.config.max_http_buffer_size;
                     if c.rbuf.len() > limit {
                         self.drop_conn(ci);
                     }
@@ -521,7 +536,9 @@ impl Shard {
 
     /// Forgets a connection now, ending what it carried.
     fn drop_conn(&mut self, ci: usize) {
-        let Some(c) = self.st.conns.get(ci) else { return };
+        let Some(c) = self.st.conns.get(ci) else {
+            return;
+        };
         let generation = c.generation;
         match c.state {
             ConnState::Held { session, .. } => {
@@ -573,7 +590,9 @@ impl State {
 
     /// Closes a connection once its queue is written: `Shutdown` lingers for the peer's end.
     pub(crate) fn close_conn(&mut self, ci: usize, how: AfterFlush) {
-        let Some(c) = self.conns.get_mut(ci) else { return };
+        let Some(c) = self.conns.get_mut(ci) else {
+            return;
+        };
         c.state = ConnState::Closing;
         c.rbuf = BytesMut::new();
         if c.linger_until.is_none() {

@@ -87,7 +87,10 @@ impl Shard {
                 return;
             }
             let Some(done) = s.partial.take() else { return };
-            let PartialBinary { packet, attachments } = *done;
+            let PartialBinary {
+                packet,
+                attachments,
+            } = *done;
             self.sio_packet(si, packet, attachments);
             return;
         }
@@ -137,11 +140,18 @@ impl Shard {
     fn connect(&mut self, si: usize, packet: sio::Packet) {
         let nsp = packet.nsp_str();
         let Some(ns) = self.app.namespace_index(nsp) else {
-            let p = encode_plain(PacketType::ConnectError, nsp, Some(br#"{"message":"Invalid namespace"}"#));
+            let p = encode_plain(
+                PacketType::ConnectError,
+                nsp,
+                Some(br#"{"message":"Invalid namespace"}"#),
+            );
             self.send_packet(si, p);
             return;
         };
-        let auth = packet.data.clone().unwrap_or_else(|| Bytes::from_static(b"{}"));
+        let auth = packet
+            .data
+            .clone()
+            .unwrap_or_else(|| Bytes::from_static(b"{}"));
         let app = self.app.clone();
         let namespace = app.namespace(ns);
         for middleware in &namespace.middlewares {
@@ -153,7 +163,8 @@ impl Shard {
                 address: s.handshake.address,
             };
             if let Err(e) = middleware(&hs) {
-                let mut json = serde_json::to_vec(&serde_json::json!({ "message": e.message })).unwrap_or_default();
+                let mut json = serde_json::to_vec(&serde_json::json!({ "message": e.message }))
+                    .unwrap_or_default();
                 if let Some(data) = &e.data {
                     // {"message":"…"} becomes {"message":"…","data":…}
                     json.pop();
@@ -211,7 +222,10 @@ impl Shard {
                 let ns = self.st.sockets[sk].ns;
                 let app = self.app.clone();
                 let namespace = app.namespace(ns);
-                let handler = namespace.events.get(name.as_ref()).or(namespace.on_any.as_ref());
+                let handler = namespace
+                    .events
+                    .get(name.as_ref())
+                    .or(namespace.on_any.as_ref());
                 if let Some(h) = handler {
                     let event = Event {
                         name: &name,
@@ -224,7 +238,9 @@ impl Shard {
             PacketType::Ack | PacketType::BinaryAck => {
                 let Some(id) = packet.id else { return };
                 let s = &mut self.st.sockets[sk];
-                let Some(pos) = s.acks.iter().position(|a| a.id == id) else { return };
+                let Some(pos) = s.acks.iter().position(|a| a.id == id) else {
+                    return;
+                };
                 let pending = s.acks.swap_remove(pos);
                 let args = Args::new(packet.data, false, attachments);
                 (pending.callback)(&mut Socket::new(self, sk), Ok(args));
@@ -239,7 +255,9 @@ impl Shard {
     /// A socket leaves its namespace: the hooks run, it leaves its rooms, and with `notify`
     /// the client is sent a DISCONNECT.
     pub(crate) fn disconnect_socket(&mut self, sk: usize, reason: DisconnectReason, notify: bool) {
-        let Some(s) = self.st.sockets.get(sk) else { return };
+        let Some(s) = self.st.sockets.get(sk) else {
+            return;
+        };
         if !s.connected {
             return;
         }
@@ -249,7 +267,9 @@ impl Shard {
         if let Some(h) = namespace.on_disconnecting.clone() {
             h(&mut Socket::new(self, sk), reason);
         }
-        let Some(s) = self.st.sockets.get_mut(sk) else { return };
+        let Some(s) = self.st.sockets.get_mut(sk) else {
+            return;
+        };
         if !s.connected {
             return;
         }
@@ -274,7 +294,11 @@ impl Shard {
 
     /// The session ended: each of its sockets leaves with `reason`.
     pub(super) fn sio_session_closed(&mut self, si: usize, reason: DisconnectReason) {
-        let sockets: SmallVec<[usize; 4]> = self.st.sessions[si].sockets.iter().map(|&(_, sk)| sk).collect();
+        let sockets: SmallVec<[usize; 4]> = self.st.sessions[si]
+            .sockets
+            .iter()
+            .map(|&(_, sk)| sk)
+            .collect();
         for sk in sockets {
             self.disconnect_socket(sk, reason, false);
         }
@@ -284,20 +308,33 @@ impl Shard {
     pub(super) fn check_ack_timers(&mut self, sk: usize) {
         let now = self.st.now;
         loop {
-            let Some(s) = self.st.sockets.get_mut(sk) else { return };
-            let Some(pos) = s.acks.iter().position(|a| a.deadline <= now) else { break };
+            let Some(s) = self.st.sockets.get_mut(sk) else {
+                return;
+            };
+            let Some(pos) = s.acks.iter().position(|a| a.deadline <= now) else {
+                break;
+            };
             let pending = s.acks.swap_remove(pos);
             (pending.callback)(&mut Socket::new(self, sk), Err(AckError::Timeout));
         }
     }
 
     /// Registers an acknowledgement callback; returns its id.
-    pub(crate) fn add_ack(&mut self, sk: usize, timeout: std::time::Duration, callback: super::AckCallback) -> u64 {
+    pub(crate) fn add_ack(
+        &mut self,
+        sk: usize,
+        timeout: std::time::Duration,
+        callback: super::AckCallback,
+    ) -> u64 {
         let deadline = self.st.now + timeout;
         let s = &mut self.st.sockets[sk];
         let id = s.next_ack;
         s.next_ack += 1;
-        s.acks.push(PendingAck { id, deadline, callback });
+        s.acks.push(PendingAck {
+            id,
+            deadline,
+            callback,
+        });
         self.st.timers.schedule(deadline, Target::Socket(sk));
         id
     }
@@ -337,9 +374,13 @@ impl Shard {
     /// Removes a socket from a room.
     pub(crate) fn leave(&mut self, sk: usize, room: &str) {
         let ns = self.st.sockets[sk].ns;
-        let Some(&rid) = self.st.namespaces[ns].room_index.get(room) else { return };
+        let Some(&rid) = self.st.namespaces[ns].room_index.get(room) else {
+            return;
+        };
         let s = &mut self.st.sockets[sk];
-        let Some(i) = s.rooms.iter().position(|&(r, _)| r == rid) else { return };
+        let Some(i) = s.rooms.iter().position(|&(r, _)| r == rid) else {
+            return;
+        };
         let (_, pos) = s.rooms.swap_remove(i);
         self.remove_from_room(ns, rid, pos);
     }
@@ -358,7 +399,11 @@ impl Shard {
         let room = &mut nss.rooms[rid];
         room.members.swap_remove(pos as usize);
         if let Some(&moved) = room.members.get(pos as usize) {
-            if let Some(entry) = self.st.sockets[moved].rooms.iter_mut().find(|(r, _)| *r == rid) {
+            if let Some(entry) = self.st.sockets[moved]
+                .rooms
+                .iter_mut()
+                .find(|(r, _)| *r == rid)
+            {
                 entry.1 = pos;
             }
         }
@@ -386,13 +431,23 @@ impl Shard {
         let nss = &self.st.namespaces[s.ns];
         let mut out = Vec::with_capacity(s.rooms.len() + 1);
         out.push(s.id.to_string());
-        out.extend(s.rooms.iter().map(|&(rid, _)| nss.rooms[rid].name.to_string()));
+        out.extend(
+            s.rooms
+                .iter()
+                .map(|&(rid, _)| nss.rooms[rid].name.to_string()),
+        );
         out
     }
 
     /// Resolves a room name of namespace `ns` into targets: a room, a socket id, or nothing
     /// on this shard.
-    pub(crate) fn resolve_room(&self, ns: usize, name: &str, rooms: &mut SmallVec<[usize; 2]>, sockets: &mut SmallVec<[usize; 1]>) {
+    pub(crate) fn resolve_room(
+        &self,
+        ns: usize,
+        name: &str,
+        rooms: &mut SmallVec<[usize; 2]>,
+        sockets: &mut SmallVec<[usize; 1]>,
+    ) {
         if let Some(&rid) = self.st.namespaces[ns].room_index.get(name) {
             rooms.push(rid);
         } else if let Some(&sk) = self.st.socket_ids.get(name) {
@@ -422,8 +477,12 @@ impl Shard {
                 s.stamp = stamp;
             }
         }
-        let (sessions, conns, ready, to_flush) =
-            (&mut st.sessions, &mut st.conns, &mut st.ready, &mut st.to_flush);
+        let (sessions, conns, ready, to_flush) = (
+            &mut st.sessions,
+            &mut st.conns,
+            &mut st.ready,
+            &mut st.to_flush,
+        );
         let mut deliver = |sk: usize| {
             let s = &mut sockets[sk];
             if s.stamp == stamp || !s.connected {

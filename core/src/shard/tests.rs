@@ -171,7 +171,11 @@ impl Sim {
         );
         let bytes = self.take(c);
         let end = bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
-        assert!(bytes.starts_with(b"HTTP/1.1 101"), "{}", String::from_utf8_lossy(&bytes));
+        assert!(
+            bytes.starts_with(b"HTTP/1.1 101"),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
         (c, bytes[end..].to_vec())
     }
 
@@ -202,7 +206,12 @@ fn parse_responses(mut bytes: &[u8]) -> Vec<Response> {
         let headers: Vec<(String, String)> = r
             .headers
             .iter()
-            .map(|h| (h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned()))
+            .map(|h| {
+                (
+                    h.name.to_owned(),
+                    String::from_utf8_lossy(h.value).into_owned(),
+                )
+            })
             .collect();
         let len: usize = headers
             .iter()
@@ -225,7 +234,10 @@ fn parse_frames(mut b: &[u8]) -> Vec<(u8, Vec<u8>)> {
         assert_eq!(b[1] & 0x80, 0, "server frames are unmasked");
         let (len, h) = match b[1] & 0x7f {
             126 => (u16::from_be_bytes([b[2], b[3]]) as usize, 4),
-            127 => (u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize, 10),
+            127 => (
+                u64::from_be_bytes(b[2..10].try_into().unwrap()) as usize,
+                10,
+            ),
             n => (n as usize, 2),
         };
         out.push((op, b[h..h + len].to_vec()));
@@ -268,7 +280,10 @@ fn echo_app(log: Arc<Mutex<Vec<String>>>, tweak: impl FnOnce(&mut crate::Config)
             })
             .on("to", |s, e| {
                 let room: String = e.args.arg(0).unwrap();
-                s.within().to(&room).emit("tick", &e.args.raw(1).unwrap()).unwrap();
+                s.within()
+                    .to(&room)
+                    .emit("tick", &e.args.raw(1).unwrap())
+                    .unwrap();
             })
             .on("request-ack", |s, _| {
                 s.emit_with_ack("ask", &(), Duration::from_secs(2), |s, r| {
@@ -283,9 +298,15 @@ fn echo_app(log: Arc<Mutex<Vec<String>>>, tweak: impl FnOnce(&mut crate::Config)
             .on("disconnect-me", |s, _| s.disconnect(false))
             .on("close-me", |s, _| s.disconnect(true))
             .on_disconnecting(move |s, reason| {
-                log.lock().unwrap().push(format!("disconnecting {} rooms={}", reason, s.rooms().len()));
+                log.lock().unwrap().push(format!(
+                    "disconnecting {} rooms={}",
+                    reason,
+                    s.rooms().len()
+                ));
             })
-            .on_disconnect(move |_, reason| log2.lock().unwrap().push(format!("disconnect {reason}")))
+            .on_disconnect(move |_, reason| {
+                log2.lock().unwrap().push(format!("disconnect {reason}"))
+            })
         }
     };
     App::builder()

@@ -6,7 +6,9 @@ use super::*;
 fn polling_handshake_sends_the_open_packet() {
     let mut sim = Sim::new(app());
     let c = sim.connect();
-    let r = sim.get(c, "/socket.io/?EIO=4&transport=polling&t=abc").unwrap();
+    let r = sim
+        .get(c, "/socket.io/?EIO=4&transport=polling&t=abc")
+        .unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("text/plain; charset=UTF-8"));
     let text = r.text();
@@ -16,7 +18,9 @@ fn polling_handshake_sends_the_open_packet() {
         &text[29..],
         "\",\"upgrades\":[\"websocket\"],\"pingInterval\":25000,\"pingTimeout\":20000,\"maxPayload\":1000000}"
     );
-    assert!(sid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    assert!(sid
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     assert_eq!(crate::sid::shard_of(sid), Some(0));
     assert!(!sim.is_shut(c), "keep-alive connection stays open");
 }
@@ -33,17 +37,43 @@ fn websocket_handshake_sends_open_with_no_upgrades() {
 #[test]
 fn engine_errors_have_node_codes_and_bodies() {
     let cases = [
-        ("GET /socket.io/?EIO=4&transport=carrier-pigeon", 400, r#"{"code":0,"message":"Transport unknown"}"#),
-        ("GET /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA", 400, r#"{"code":1,"message":"Session ID unknown"}"#),
-        ("POST /socket.io/?EIO=4&transport=polling", 400, r#"{"code":2,"message":"Bad handshake method"}"#),
-        ("GET /socket.io/?EIO=4&transport=websocket", 400, r#"{"code":3,"message":"Bad request"}"#),
-        ("GET /socket.io/?EIO=3&transport=polling", 400, r#"{"code":5,"message":"Unsupported protocol version"}"#),
-        ("GET /socket.io/?transport=polling", 400, r#"{"code":5,"message":"Unsupported protocol version"}"#),
+        (
+            "GET /socket.io/?EIO=4&transport=carrier-pigeon",
+            400,
+            r#"{"code":0,"message":"Transport unknown"}"#,
+        ),
+        (
+            "GET /socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA",
+            400,
+            r#"{"code":1,"message":"Session ID unknown"}"#,
+        ),
+        (
+            "POST /socket.io/?EIO=4&transport=polling",
+            400,
+            r#"{"code":2,"message":"Bad handshake method"}"#,
+        ),
+        (
+            "GET /socket.io/?EIO=4&transport=websocket",
+            400,
+            r#"{"code":3,"message":"Bad request"}"#,
+        ),
+        (
+            "GET /socket.io/?EIO=3&transport=polling",
+            400,
+            r#"{"code":5,"message":"Unsupported protocol version"}"#,
+        ),
+        (
+            "GET /socket.io/?transport=polling",
+            400,
+            r#"{"code":5,"message":"Unsupported protocol version"}"#,
+        ),
     ];
     for (line, status, body) in cases {
         let mut sim = Sim::new(app());
         let c = sim.connect();
-        let r = sim.request(c, &format!("{line} HTTP/1.1\r\nHost: x\r\n\r\n")).unwrap();
+        let r = sim
+            .request(c, &format!("{line} HTTP/1.1\r\nHost: x\r\n\r\n"))
+            .unwrap();
         assert_eq!(r.status, status, "{line}");
         assert_eq!(r.header("content-type"), Some("application/json"), "{line}");
         assert_eq!(r.text(), body, "{line}");
@@ -55,13 +85,25 @@ fn transport_mismatch_and_other_methods() {
     let mut sim = Sim::new(app());
     let (_, sid) = sim.polling_open();
     let c = sim.connect();
-    let r = sim.request(c, &format!("PUT /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n")).unwrap();
+    let r = sim
+        .request(
+            c,
+            &format!(
+                "PUT /socket.io/?EIO=4&transport=polling&sid={sid} HTTP/1.1\r\nHost: x\r\n\r\n"
+            ),
+        )
+        .unwrap();
     assert_eq!(r.status, 500);
     // A WebSocket session refuses polling requests.
     let (_, rest) = sim.ws_open("EIO=4&transport=websocket");
     let open = &texts(&parse_frames(&rest))[0];
     let wsid = &open[9..29];
-    let r = sim.get(c, &format!("/socket.io/?EIO=4&transport=polling&sid={wsid}")).unwrap();
+    let r = sim
+        .get(
+            c,
+            &format!("/socket.io/?EIO=4&transport=polling&sid={wsid}"),
+        )
+        .unwrap();
     assert_eq!(r.text(), r#"{"code":3,"message":"Bad request"}"#);
 }
 
@@ -86,9 +128,17 @@ fn polling_get_is_held_until_a_packet_is_ready() {
     let mut sim = Sim::new(app());
     let (_, sid) = sim.polling_open();
     let g = sim.connect();
-    assert!(sim.get(g, &format!("/socket.io/?EIO=4&transport=polling&sid={sid}")).is_none());
+    assert!(sim
+        .get(g, &format!("/socket.io/?EIO=4&transport=polling&sid={sid}"))
+        .is_none());
     let p = sim.connect();
-    let r = sim.post(p, &format!("/socket.io/?EIO=4&transport=polling&sid={sid}"), "40").unwrap();
+    let r = sim
+        .post(
+            p,
+            &format!("/socket.io/?EIO=4&transport=polling&sid={sid}"),
+            "40",
+        )
+        .unwrap();
     assert_eq!((r.status, r.text()), (200, "ok"));
     assert_eq!(r.header("content-type"), Some("text/html"));
     let held = parse_responses(&sim.take(g));
@@ -104,7 +154,12 @@ fn a_second_get_while_one_is_held_is_refused_and_closes_the_session() {
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
     let (c, sid) = sim.polling_open();
-    sim.post(c, &format!("/socket.io/?EIO=4&transport=polling&sid={sid}"), "40").unwrap();
+    sim.post(
+        c,
+        &format!("/socket.io/?EIO=4&transport=polling&sid={sid}"),
+        "40",
+    )
+    .unwrap();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     let r = sim.get(c, &q).unwrap();
     assert!(r.text().starts_with("40"));
@@ -115,7 +170,10 @@ fn a_second_get_while_one_is_held_is_refused_and_closes_the_session() {
     assert_eq!(r.status, 400);
     let first = parse_responses(&sim.take(g1));
     assert_eq!(first[0].text(), "1", "the held GET gets the close packet");
-    assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect transport error");
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect transport error"
+    );
     let r = sim.get(c, &q).unwrap();
     assert_eq!(r.text(), r#"{"code":1,"message":"Session ID unknown"}"#);
 }
@@ -179,7 +237,10 @@ fn heartbeat_pings_and_times_out() {
     sim.advance(Duration::from_millis(20_000));
     sim.take(c);
     assert!(sim.is_shut(c));
-    assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect ping timeout");
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect ping timeout"
+    );
 }
 
 #[test]
@@ -198,7 +259,10 @@ fn polling_session_times_out_without_pong() {
     let r = parse_responses(&sim.take(c));
     assert_eq!(r[0].text(), "2");
     sim.advance(Duration::from_millis(200));
-    assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect ping timeout");
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect ping timeout"
+    );
 }
 
 #[test]
@@ -209,7 +273,10 @@ fn a_client_ping_is_a_transport_error() {
     sim.ws_text(c, "2");
     sim.take(c);
     assert!(sim.is_shut(c));
-    assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect transport error");
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect transport error"
+    );
 }
 
 #[test]
@@ -220,7 +287,10 @@ fn close_packet_from_the_client_is_a_transport_close() {
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     sim.post(c, &q, "40").unwrap();
     sim.post(c, &q, "1").unwrap();
-    assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect transport close");
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect transport close"
+    );
 }
 
 #[test]
@@ -243,7 +313,11 @@ fn upgrade_sequence_moves_the_session_to_the_websocket() {
     sim.post(p, &q, "42[\"message\",1]").unwrap();
     sim.ws_text(w, "5");
     let r = sim.get(c, &q).unwrap();
-    assert_eq!(r.text(), r#"{"code":3,"message":"Bad request"}"#, "polling refused after upgrade");
+    assert_eq!(
+        r.text(),
+        r#"{"code":3,"message":"Bad request"}"#,
+        "polling refused after upgrade"
+    );
     // The queued answer moved to the WebSocket.
     assert_eq!(texts(&sim.ws_recv(w)), vec!["42[\"message-back\",1]"]);
     sim.ws_text(w, "42[\"message\",2]");
@@ -281,7 +355,11 @@ fn malformed_engine_packets_close_with_parse_error() {
         sim.ws_text(c, bad);
         sim.take(c);
         assert!(sim.is_shut(c), "{bad:?}");
-        assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect parse error", "{bad:?}");
+        assert_eq!(
+            log.lock().unwrap().last().unwrap(),
+            "disconnect parse error",
+            "{bad:?}"
+        );
     }
     let log = Arc::new(Mutex::new(Vec::new()));
     let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
@@ -290,16 +368,25 @@ fn malformed_engine_packets_close_with_parse_error() {
     sim.post(c, &q, "40").unwrap();
     let r = sim.post(c, &q, "42[\"message\"]\u{1e}9").unwrap();
     assert_eq!(r.text(), "ok");
-    assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect parse error");
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect parse error"
+    );
 }
 
 #[test]
 fn bad_websocket_frames_get_close_codes() {
     let cases: Vec<(Vec<u8>, u16)> = vec![
-        (vec![0x81, 0x01, b'4'], 1002),                                // unmasked
-        (ws::encode_client_frame(OpCode::Text, true, &[0xff, 0xfe], [9, 9, 9, 9]), 1007),
-        (ws::encode_client_frame(OpCode::Binary, true, &vec![0; 200], [1, 1, 1, 1]), 1009),
-        (vec![0x83, 0x80, 0, 0, 0, 0], 1002),                          // reserved opcode
+        (vec![0x81, 0x01, b'4'], 1002), // unmasked
+        (
+            ws::encode_client_frame(OpCode::Text, true, &[0xff, 0xfe], [9, 9, 9, 9]),
+            1007,
+        ),
+        (
+            ws::encode_client_frame(OpCode::Binary, true, &vec![0; 200], [1, 1, 1, 1]),
+            1009,
+        ),
+        (vec![0x83, 0x80, 0, 0, 0, 0], 1002), // reserved opcode
     ];
     for (frame, code) in cases {
         let log = Arc::new(Mutex::new(Vec::new()));
@@ -311,7 +398,10 @@ fn bad_websocket_frames_get_close_codes() {
         assert_eq!(*op, 8);
         assert_eq!(u16::from_be_bytes([payload[0], payload[1]]), code);
         assert!(sim.is_shut(c));
-        assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect transport error");
+        assert_eq!(
+            log.lock().unwrap().last().unwrap(),
+            "disconnect transport error"
+        );
     }
 }
 
@@ -328,7 +418,10 @@ fn websocket_ping_gets_pong_and_close_is_answered() {
     let frames = sim.ws_recv(c);
     assert_eq!(frames, vec![(8, 1000u16.to_be_bytes().to_vec())]);
     assert!(sim.is_shut(c));
-    assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect transport close");
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect transport close"
+    );
     // The peer's end completes the close.
     sim.shard.closed(sim.now, c);
     sim.take(c);
@@ -341,8 +434,18 @@ fn fragmented_messages_with_interleaved_ping() {
     let mut sim = Sim::new(app());
     let (c, _) = ws_client(&mut sim);
     let mut bytes = ws::encode_client_frame(OpCode::Text, false, b"42[\"mess", [1, 2, 3, 4]);
-    bytes.extend(ws::encode_client_frame(OpCode::Ping, true, b"", [5, 6, 7, 8]));
-    bytes.extend(ws::encode_client_frame(OpCode::Continuation, true, b"age\",\"x\"]", [4, 3, 2, 1]));
+    bytes.extend(ws::encode_client_frame(
+        OpCode::Ping,
+        true,
+        b"",
+        [5, 6, 7, 8],
+    ));
+    bytes.extend(ws::encode_client_frame(
+        OpCode::Continuation,
+        true,
+        b"age\",\"x\"]",
+        [4, 3, 2, 1],
+    ));
     // Delivered a byte at a time.
     for b in bytes {
         sim.send(c, &[b]);
@@ -356,11 +459,16 @@ fn fragmented_messages_with_interleaved_ping() {
 fn bad_http_heads() {
     let mut sim = Sim::new(app());
     let c = sim.connect();
-    let r = sim.request(c, "GET / HTTP/1.1\r\nHo st: x\r\n\r\n").unwrap();
+    let r = sim
+        .request(c, "GET / HTTP/1.1\r\nHo st: x\r\n\r\n")
+        .unwrap();
     assert_eq!(r.status, 400);
     assert!(sim.is_shut(c));
     let c = sim.connect();
-    let big = format!("GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nX: {}\r\n\r\n", "a".repeat(20_000));
+    let big = format!(
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nX: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
     let r = sim.request(c, &big).unwrap();
     assert_eq!(r.status, 431);
     let c = sim.connect();
@@ -393,7 +501,9 @@ fn keep_alive_serves_several_requests_and_pipelining_waits_for_the_held_get() {
 
 #[test]
 fn cors_headers_and_preflight() {
-    let mut sim = Sim::new(echo_app(Arc::default(), |c| c.cors = Some(crate::Cors::any())));
+    let mut sim = Sim::new(echo_app(Arc::default(), |c| {
+        c.cors = Some(crate::Cors::any())
+    }));
     let c = sim.connect();
     let r = sim
         .request(c, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\n\r\n")
@@ -407,8 +517,14 @@ fn cors_headers_and_preflight() {
         )
         .unwrap();
     assert_eq!(r.status, 204);
-    assert_eq!(r.header("access-control-allow-methods"), Some("GET,HEAD,PUT,PATCH,POST,DELETE"));
-    assert_eq!(r.header("access-control-allow-headers"), Some("content-type"));
+    assert_eq!(
+        r.header("access-control-allow-methods"),
+        Some("GET,HEAD,PUT,PATCH,POST,DELETE")
+    );
+    assert_eq!(
+        r.header("access-control-allow-headers"),
+        Some("content-type")
+    );
     // Without the setting, no CORS header.
     let mut sim = Sim::new(app());
     let c = sim.connect();
@@ -450,7 +566,13 @@ fn shutdown_disconnects_everyone_and_flushes() {
     let r = parse_responses(&sim.take(c));
     assert_eq!(r[0].text(), "1");
     let reasons = log.lock().unwrap().clone();
-    assert_eq!(reasons.iter().filter(|r| *r == "disconnect server shutting down").count(), 2);
+    assert_eq!(
+        reasons
+            .iter()
+            .filter(|r| *r == "disconnect server shutting down")
+            .count(),
+        2
+    );
     assert_eq!(sim.shard.stats().sessions, 0);
 }
 

@@ -14,7 +14,10 @@ fn two_namespaces_on_one_connection_with_auth() {
     sim.ws_text(c, "42[\"message\",3]");
     assert_eq!(
         texts(&sim.ws_recv(c)),
-        vec!["42/custom,[\"message-back\",\"a\",{\"b\":[1,2]}]", "42[\"message-back\",3]"]
+        vec![
+            "42/custom,[\"message-back\",\"a\",{\"b\":[1,2]}]",
+            "42[\"message-back\",3]"
+        ]
     );
     assert_eq!(sim.shard.stats().sockets, 2);
 }
@@ -24,7 +27,10 @@ fn unknown_namespace_is_refused_and_the_connection_stays() {
     let mut sim = Sim::new(app());
     let (c, _) = ws_client(&mut sim);
     sim.ws_text(c, "40/nope,");
-    assert_eq!(texts(&sim.ws_recv(c)), vec!["44/nope,{\"message\":\"Invalid namespace\"}"]);
+    assert_eq!(
+        texts(&sim.ws_recv(c)),
+        vec!["44/nope,{\"message\":\"Invalid namespace\"}"]
+    );
     sim.ws_text(c, "42[\"message\"]");
     assert_eq!(texts(&sim.ws_recv(c)), vec!["42[\"message-back\"]"]);
 }
@@ -81,7 +87,10 @@ fn server_acks_answer_and_time_out() {
     sim.advance(Duration::from_millis(1999));
     assert!(sim.ws_recv(c).is_empty());
     sim.advance(Duration::from_millis(1));
-    assert_eq!(texts(&sim.ws_recv(c)), vec!["42[\"ack-result\",\"operation has timed out\"]"]);
+    assert_eq!(
+        texts(&sim.ws_recv(c)),
+        vec!["42[\"ack-result\",\"operation has timed out\"]"]
+    );
     sim.ws_text(c, "431[]");
     assert!(sim.ws_recv(c).is_empty());
 }
@@ -109,7 +118,10 @@ fn binary_events_round_trip_over_both_transports() {
     let body = "451-[\"message\",{\"_placeholder\":true,\"num\":0}]\u{1e}bAQID";
     sim.post(p, &q, body).unwrap();
     let r = sim.get(p, &q).unwrap();
-    assert_eq!(r.text(), "451-[\"message-back\",{\"_placeholder\":true,\"num\":0}]\u{1e}bAQID");
+    assert_eq!(
+        r.text(),
+        "451-[\"message-back\",{\"_placeholder\":true,\"num\":0}]\u{1e}bAQID"
+    );
 }
 
 #[test]
@@ -123,7 +135,11 @@ fn rooms_reach_exactly_their_members() {
     sim.ws_text(b, "42[\"join\",\"r1\"]");
     sim.ws_text(c, "42[\"to\",\"r1\",\"hello\"]");
     assert_eq!(texts(&sim.ws_recv(a)), vec!["42[\"tick\",\"hello\"]"]);
-    assert_eq!(texts(&sim.ws_recv(b)), vec!["42[\"tick\",\"hello\"]"], "once, though joined twice");
+    assert_eq!(
+        texts(&sim.ws_recv(b)),
+        vec!["42[\"tick\",\"hello\"]"],
+        "once, though joined twice"
+    );
     assert!(sim.ws_recv(c).is_empty());
     // A socket id is a room.
     sim.ws_text(a, &format!("42[\"to\",\"{c_id}\",1]"));
@@ -179,13 +195,19 @@ fn server_and_client_namespace_disconnects() {
     assert_eq!(texts(&sim.ws_recv(c)), vec!["41"]);
     assert_eq!(
         *log.lock().unwrap(),
-        vec!["disconnecting server namespace disconnect rooms=2", "disconnect server namespace disconnect"]
+        vec![
+            "disconnecting server namespace disconnect rooms=2",
+            "disconnect server namespace disconnect"
+        ]
     );
     assert!(!sim.is_shut(c), "the connection stays");
     sim.ws_text(c, "40");
     sim.ws_recv(c);
     sim.ws_text(c, "41");
-    assert_eq!(log.lock().unwrap().last().unwrap(), "disconnect client namespace disconnect");
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect client namespace disconnect"
+    );
     assert_eq!(sim.shard.stats().sockets, 0);
     // disconnect(true) closes the whole connection.
     sim.ws_text(c, "40");
@@ -226,7 +248,10 @@ fn invalid_packets_close_the_connection() {
         assert_eq!(frames.last().map(|f| f.0), Some(8), "{bad:?} closes");
         assert!(sim.is_shut(c), "{bad:?}");
         let reason = log.lock().unwrap().last().cloned().unwrap();
-        assert!(reason == "disconnect forced close" || reason == "disconnect forced server close", "{bad:?}: {reason}");
+        assert!(
+            reason == "disconnect forced close" || reason == "disconnect forced server close",
+            "{bad:?}: {reason}"
+        );
     }
 }
 
@@ -234,8 +259,20 @@ fn invalid_packets_close_the_connection() {
 fn binary_sequence_errors_close_the_connection() {
     let bad: Vec<Vec<(OpCode, &[u8])>> = vec![
         vec![(OpCode::Binary, b"\x01")],
-        vec![(OpCode::Text, b"451-[\"message\",{\"_placeholder\":true,\"num\":0}]"), (OpCode::Text, b"42[\"x\"]")],
-        vec![(OpCode::Text, b"451-[\"message\",{\"_placeholder\":true,\"num\":3}]"), (OpCode::Binary, b"\x01")],
+        vec![
+            (
+                OpCode::Text,
+                b"451-[\"message\",{\"_placeholder\":true,\"num\":0}]",
+            ),
+            (OpCode::Text, b"42[\"x\"]"),
+        ],
+        vec![
+            (
+                OpCode::Text,
+                b"451-[\"message\",{\"_placeholder\":true,\"num\":3}]",
+            ),
+            (OpCode::Binary, b"\x01"),
+        ],
     ];
     for seq in bad {
         let mut sim = Sim::new(app());
@@ -255,9 +292,20 @@ fn handlers_see_the_handshake() {
     let app = App::builder()
         .namespace("/", move |ns| {
             ns.on_connection(move |s| {
-                let q = s.query().iter().find(|(k, _)| k == "token").map(|(_, v)| v.clone());
-                let ua = s.headers().iter().find(|(k, _)| k == "user-agent").map(|(_, v)| v.clone());
-                seen2.lock().unwrap().push((q, ua, s.auth().to_owned(), s.id().len()));
+                let q = s
+                    .query()
+                    .iter()
+                    .find(|(k, _)| k == "token")
+                    .map(|(_, v)| v.clone());
+                let ua = s
+                    .headers()
+                    .iter()
+                    .find(|(k, _)| k == "user-agent")
+                    .map(|(_, v)| v.clone());
+                seen2
+                    .lock()
+                    .unwrap()
+                    .push((q, ua, s.auth().to_owned(), s.id().len()));
             })
         })
         .build();
@@ -273,7 +321,12 @@ fn handlers_see_the_handshake() {
     sim.ws_text(c, "40{\"a\":1}");
     assert_eq!(
         *seen.lock().unwrap(),
-        vec![(Some("t 1".to_owned()), Some("test".to_owned()), "{\"a\":1}".to_owned(), 20)]
+        vec![(
+            Some("t 1".to_owned()),
+            Some("test".to_owned()),
+            "{\"a\":1}".to_owned(),
+            20
+        )]
     );
 }
 
@@ -326,7 +379,10 @@ fn many_sockets_join_and_leave_rooms_consistently() {
             want.push("42[\"tick\",1]".to_owned());
         }
         if i % 4 == 0 {
-            assert!(got.is_empty() || got == vec!["41".to_owned()], "{i}: {got:?}");
+            assert!(
+                got.is_empty() || got == vec!["41".to_owned()],
+                "{i}: {got:?}"
+            );
         } else {
             assert_eq!(got, want, "client {i}");
         }
