@@ -142,10 +142,9 @@ impl Shard {
 
     /// Sends one packet on the session's transport.
     pub(crate) fn send_packet(&mut self, si: usize, packet: OutPacket) {
-        let st = &mut self.st;
-        if send_packet(&mut st.sessions, &mut st.conns, &mut st.ready, si, packet) {
-            st.schedule_flush(si);
-        }
+        self.st
+            .sink(self.app.config.max_send_buffer)
+            .send(si, packet);
     }
 
     /// Answers a held GET with a noop, so that a client upgrading can stop polling.
@@ -413,39 +412,60 @@ impl Shard {
 }
 
 impl super::State {
-    /// Answers the session's held GET once the current input is handled.
-    pub(crate) fn schedule_flush(&mut self, si: usize) {
-        if let Some(s) = self.sessions.get_mut(si) {
-            if !s.flush_pending {
-                s.flush_pending = true;
-                self.to_flush.push(si);
-            }
+    /// The sending side of the state.
+    pub(crate) fn sink(&mut self, limit: usize) -> Sink<'_> {
+        Sink {
+            sessions: &mut self.sessions,
+            conns: &mut self.conns,
+            ready: &mut self.ready,
+            to_flush: &mut self.to_flush,
+            to_close: &mut self.to_close,
+            limit,
         }
     }
 }
 
-/// Sends a packet on a session's transport: straight to the WebSocket, or into the polling
-/// queue. Returns whether a held GET should now be answered. Shared by every send path,
-/// broadcasts included, so it borrows only what it needs.
-pub(crate) fn send_packet(
-    sessions: &mut slab::Slab<Session>,
-    conns: &mut slab::Slab<super::Conn>,
-    ready: &mut Vec<usize>,
-    si: usize,
-    packet: OutPacket,
-) -> bool {
-    let Some(s) = sessions.get_mut(si) else {
-        return false;
-    };
-    match s.transport {
-        Transport::Websocket { conn } => {
-            super::push_out(conns, ready, conn, packet.ws_frame().clone());
-            false
-        }
-        Transport::Polling { get, .. } => {
-            s.queue_len += packet.payload_len();
-            s.queue.push_back(packet);
-            get.is_some()
+/// Where packets go: the parts of the shard state that sending touches, borrowed apart from
+/// the rest so that a broadcast can walk rooms and sockets while it sends. Every send path,
+/// broadcasts included, goes through [`Sink::send`].
+pub(crate) struct Sink<'a> {
+    pub(crate) sessions: &'a mut slab::Slab<Session>,
+    pub(crate) conns: &'a mut slab::Slab<super::Conn>,
+    pub(crate) ready: &'a mut Vec<usize>,
+    pub(crate) to_flush: &'a mut Vec<usize>,
+    pub(crate) to_close: &'a mut Vec<(usize, Box<str>)>,
+    /// `max_send_buffer`.
+    pub(crate) limit: usize,
+}
+
+impl Sink<'_> {
+    /// Sends a packet on a session's transport: straight to the WebSocket, or into the polling
+    /// queue (then the held GET, if any, is answered once the input is handled). A session
+    /// whose queue passes the limit is closed once the input is handled.
+    pub(crate) fn send(&mut self, si: usize, packet: OutPacket) {
+        let Some(s) = self.sessions.get_mut(si) else {
+            return;
+        };
+        let queued = match s.transport {
+            Transport::Websocket { conn } => {
+                super::push_out(self.conns, self.ready, conn, packet.ws_frame().clone());
+                self.conns.get(conn).map_or(0, |c| c.out_len)
+            }
+            Transport::Polling { get, .. } => {
+                s.queue_len += packet.payload_len();
+                s.queue.push_back(packet);
+                if get.is_some() && !s.flush_pending {
+                    s.flush_pending = true;
+                    self.to_flush.push(si);
+                }
+                s.queue_len
+            }
+        };
+        if queued > self.limit
+            && s.close_deadline.is_none()
+            && !self.to_close.iter().any(|(k, _)| *k == si)
+        {
+            self.to_close.push((si, s.sid.clone()));
         }
     }
 }

@@ -227,6 +227,8 @@ pub(crate) struct State {
     pub(crate) to_flush: Vec<usize>,
     /// Connections with pipelined input waiting for their turn.
     pub(crate) to_resume: Vec<usize>,
+    /// Sessions whose send queue passed `max_send_buffer`: closed once the input is handled.
+    pub(crate) to_close: Vec<(usize, Box<str>)>,
 }
 
 /// One core's Socket.IO server, fed bytes and time by a runtime shim.
@@ -287,6 +289,7 @@ impl Shard {
                 graveyard: Vec::new(),
                 to_flush: Vec::new(),
                 to_resume: Vec::new(),
+                to_close: Vec::new(),
             },
         }
     }
@@ -481,6 +484,16 @@ impl Shard {
             }
             if let Some(ci) = self.st.to_resume.pop() {
                 self.process(ci);
+                continue;
+            }
+            if let Some((si, sid)) = self.st.to_close.pop() {
+                if self.st.sessions.get(si).is_none_or(|s| s.sid != sid) {
+                    continue;
+                }
+                // A reader too slow for what it is sent: Node has no bound here; corelay ends
+                // the session rather than grow without limit.
+                tracing::debug!("session over max_send_buffer, closing");
+                self.close_session(si, DisconnectReason::TransportError, false);
                 continue;
             }
             break;

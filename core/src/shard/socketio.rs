@@ -4,7 +4,7 @@ use bytes::Bytes;
 use serde::Serialize;
 use smallvec::SmallVec;
 
-use super::engine::send_packet;
+use super::engine::Sink;
 use super::{PartialBinary, PendingAck, Room, Shard, SocketState};
 use crate::app::{Event, Handshake};
 use crate::engine::OutPacket;
@@ -477,12 +477,14 @@ impl Shard {
                 s.stamp = stamp;
             }
         }
-        let (sessions, conns, ready, to_flush) = (
-            &mut st.sessions,
-            &mut st.conns,
-            &mut st.ready,
-            &mut st.to_flush,
-        );
+        let mut sink = Sink {
+            sessions: &mut st.sessions,
+            conns: &mut st.conns,
+            ready: &mut st.ready,
+            to_flush: &mut st.to_flush,
+            to_close: &mut st.to_close,
+            limit: self.app.config.max_send_buffer,
+        };
         let mut deliver = |sk: usize| {
             let s = &mut sockets[sk];
             if s.stamp == stamp || !s.connected {
@@ -490,13 +492,7 @@ impl Shard {
             }
             s.stamp = stamp;
             for p in packets {
-                if send_packet(sessions, conns, ready, s.session, p.clone()) {
-                    let session = &mut sessions[s.session];
-                    if !session.flush_pending {
-                        session.flush_pending = true;
-                        to_flush.push(s.session);
-                    }
-                }
+                sink.send(s.session, p.clone());
             }
         };
         if !targets.named {

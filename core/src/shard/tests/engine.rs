@@ -589,3 +589,47 @@ fn lingering_connections_are_dropped_after_a_while() {
     assert!(sim.is_closed(c2));
     assert!(!sim.is_closed(c));
 }
+
+#[test]
+fn a_slow_reader_is_closed_at_max_send_buffer() {
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_send_buffer = 1000));
+    let (c, _) = ws_client(&mut sim);
+    let msg = format!("42[\"message\",\"{}\"]", "x".repeat(100));
+    for _ in 0..8 {
+        // Nothing is written between messages: the client reads nothing.
+        let frame = ws::encode_client_frame(OpCode::Text, true, msg.as_bytes(), [1, 2, 3, 4]);
+        sim.send(c, &frame);
+    }
+    assert!(log.lock().unwrap().is_empty(), "under the limit");
+    for _ in 0..3 {
+        let frame = ws::encode_client_frame(OpCode::Text, true, msg.as_bytes(), [1, 2, 3, 4]);
+        sim.send(c, &frame);
+    }
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect transport error"
+    );
+    // What was queued before the close is still delivered, then the close frame.
+    let frames = sim.ws_recv(c);
+    assert_eq!(
+        texts(&frames).len(),
+        9,
+        "8 under the limit, the 9th passes it"
+    );
+    assert_eq!(frames.last().unwrap().0, 8);
+
+    // Polling: the queue waiting for a GET is bounded the same way.
+    let log = Arc::new(Mutex::new(Vec::new()));
+    let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_send_buffer = 1000));
+    let (p, sid) = sim.polling_open();
+    let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    sim.post(p, &q, "40").unwrap();
+    for _ in 0..12 {
+        sim.post(p, &q, &msg).unwrap();
+    }
+    assert_eq!(
+        log.lock().unwrap().last().unwrap(),
+        "disconnect transport error"
+    );
+}
