@@ -81,17 +81,8 @@ pub enum EmitError {
     Reserved(String),
 }
 
-const SERVER_RESERVED: &[&str] = &[
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
-
 fn check_name(event: &str) -> Result<(), EmitError> {
-    if SERVER_RESERVED.contains(&event) {
+    if crate::wire::sio::RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::Reserved(event.to_owned()));
     }
     Ok(())

@@ -290,18 +290,9 @@ pub fn error_json(code: u8, message: &str) -> String {
     s
 }
 
-fn push_u64(s: &mut String, mut n: u64) {
+fn push_u64(s: &mut String, n: u64) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    for &b in &buf[i..] {
+    for &b in super::decimal(n, &mut buf) {
         s.push(char::from(b));
     }
 }

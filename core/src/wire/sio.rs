@@ -361,18 +361,9 @@ pub fn write_head(
     }
 }
 
-fn put_decimal(out: &mut BytesMut, mut n: u64) {
+fn put_decimal(out: &mut BytesMut, n: u64) {
     let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
+    out.extend_from_slice(super::decimal(n, &mut buf));
 }
 
 /// Checks every `{"_placeholder":true,"num":N}` object anywhere in `data` (a
