@@ -22,16 +22,18 @@
 //! # Reading
 //!
 //! [`Args`] holds the JSON array text of a received packet without copying
-//! it, plus its attachments. It splits the array into arguments once; each
-//! argument is deserialized on demand ([`Args::arg`], [`Args::parse`]), and
-//! placeholders deserialize into [`Binary`] values resolved against the
-//! attachments.
+//! it, plus its attachments. Arguments are deserialized on demand
+//! ([`Args::parse`], [`Args::arg`]), and placeholders deserialize into
+//! [`Binary`] values resolved against the attachments. Received arguments
+//! can be emitted again as they are (an `Args` is `Serialize`), binary
+//! included.
 
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::fmt;
 use std::io;
-use std::sync::Arc;
+use std::marker::PhantomData;
+use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use serde::de::{
@@ -317,15 +319,15 @@ pub fn write_event<T: Serialize + ?Sized>(
     event: &str,
     args: &T,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    let start = out.len();
-    write_head(out, b'2', nsp, id);
-    out.extend_from_slice(b"[");
-    if let Err(e) = serde_json::to_writer(Out(out), event) {
-        out.truncate(start);
-        return Err(e);
-    }
-    out.extend_from_slice(b",");
-    write_body(out, start, b'5', true, args)
+    with_scratch(|packet| {
+        write_head(packet, b'2', nsp, id)?;
+        packet.push(b'[');
+        serde_json::to_writer(&mut *packet, event)?;
+        packet.push(b',');
+        let attachments = write_args(packet, true, args)?;
+        append_packet(out, packet, b'5', &attachments);
+        Ok(attachments)
+    })
 }
 
 /// Writes the text of an ACK (or BINARY_ACK) packet to the end of `out`:
@@ -340,102 +342,118 @@ pub fn write_ack<T: Serialize + ?Sized>(
     id: u64,
     args: &T,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    let start = out.len();
-    write_head(out, b'3', nsp, Some(id));
-    out.extend_from_slice(b"[");
-    write_body(out, start, b'6', false, args)
+    with_scratch(|packet| {
+        write_head(packet, b'3', nsp, Some(id))?;
+        packet.push(b'[');
+        let attachments = write_args(packet, false, args)?;
+        append_packet(out, packet, b'6', &attachments);
+        Ok(attachments)
+    })
+}
+
+/// Scratch buffers are shrunk to this capacity before being kept for the
+/// next packet.
+const SCRATCH_RETAINED: usize = 64 * 1024;
+
+thread_local! {
+    /// Where the JSON of a packet is serialized before its head is known.
+    static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` with this thread's (empty) scratch buffer.
+///
+/// The buffer is taken out of its slot for the duration: a nested call (from
+/// a `Serialize` impl) finds the slot empty and uses a fresh buffer, and a
+/// panic merely loses the buffer.
+fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    let mut scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    scratch.clear();
+    let result = f(&mut scratch);
+    if scratch.capacity() > SCRATCH_RETAINED {
+        scratch.clear();
+        scratch.shrink_to(SCRATCH_RETAINED);
+    }
+    let _ = SCRATCH.try_with(|c| c.set(scratch));
+    result
 }
 
 /// Writes the head of a non-binary packet: `<type>[<nsp>,][<id>]`.
-fn write_head(out: &mut BytesMut, packet_type: u8, nsp: &str, id: Option<u64>) {
-    let mut digits = [0; 20];
-    let id = id.map(|id| format_u64(id, &mut digits));
-    let nsp = if nsp.is_empty() || nsp == "/" {
-        ""
-    } else {
-        nsp
-    };
-    // Head, plus room for a typical small body.
-    out.reserve(2 + nsp.len() + id.map_or(0, <[u8]>::len) + 64);
-    out.extend_from_slice(&[packet_type]);
-    if !nsp.is_empty() {
-        out.extend_from_slice(nsp.as_bytes());
-        out.extend_from_slice(b",");
+fn write_head(
+    packet: &mut Vec<u8>,
+    packet_type: u8,
+    nsp: &str,
+    id: Option<u64>,
+) -> Result<(), serde_json::Error> {
+    packet.push(packet_type);
+    if !nsp.is_empty() && nsp != "/" {
+        packet.extend_from_slice(nsp.as_bytes());
+        packet.push(b',');
     }
     if let Some(id) = id {
-        out.extend_from_slice(id);
+        // serde_json's integer formatting (itoa).
+        serde_json::to_writer(&mut *packet, &id)?;
     }
+    Ok(())
 }
 
-/// Formats `n` in decimal at the end of `buf`, returning the digits.
-fn format_u64(mut n: u64, buf: &mut [u8; 20]) -> &[u8] {
-    // u64::MAX has 20 digits, so `i` never goes below 0.
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            return &buf[i..];
-        }
+/// Appends `packet` (non-binary head included) to `out`, turning its head
+/// `<type>` into `<binary_type><N>-` when there are attachments.
+fn append_packet(out: &mut BytesMut, packet: &[u8], binary_type: u8, attachments: &[Bytes]) {
+    if attachments.is_empty() {
+        out.extend_from_slice(packet);
+        return;
     }
+    let mut buf = [0; 20];
+    let count = crate::wire::decimal(attachments.len() as u64, &mut buf);
+    // The head holds at least its type byte.
+    let rest = packet.get(1..).unwrap_or_default();
+    out.reserve(count.len() + 2 + rest.len());
+    out.extend_from_slice(&[binary_type]);
+    out.extend_from_slice(count);
+    out.extend_from_slice(b"-");
+    out.extend_from_slice(rest);
 }
 
-/// Serializes the arguments after the prefix already in `out` (`["ev",` for
-/// an event, `[` for an ack), closes the array and, when there are
-/// attachments, turns the head starting at `start` into a binary one.
-fn write_body<T: Serialize + ?Sized>(
-    out: &mut BytesMut,
-    start: usize,
-    binary_type: u8,
+
+/// Serializes the arguments after what is already in `json` (ending with
+/// `["ev",` for an event, `[` for an ack) and closes the array. Returns the
+/// attachments. On error, `json` holds garbage.
+fn write_args<T: Serialize + ?Sized>(
+    json: &mut Vec<u8>,
     event: bool,
     args: &T,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    let body = out.len();
+    let body = json.len();
     let mut attachments = Vec::new();
     let skip_open = Cell::new(false);
     let mut spread = false;
-    let result = {
+    {
         let formatter = PacketFormatter {
             attachments: &mut attachments,
             skip_open: &skip_open,
         };
-        let mut ser = serde_json::Serializer::with_formatter(Out(out), formatter);
+        let mut ser = serde_json::Serializer::with_formatter(&mut *json, formatter);
         args.serialize(TopLevel {
             ser: &mut ser,
             skip_open: &skip_open,
             spread: &mut spread,
             shape: Shape::of::<T>(),
-        })
-    };
-    if let Err(e) = result {
-        out.truncate(start);
-        return Err(e);
+        })?;
     }
     if spread {
-        // The tuple closed the array itself. An empty one left `["ev",]`.
-        if event && out.len() == body + 1 {
-            out.truncate(body - 1);
-            out.extend_from_slice(b"]");
+        // The tuple closed the array itself. An empty one left `["ev",]`:
+        // drop the comma after the event name (at `body - 1`).
+        if event && json.len() == body + 1 {
+            json.truncate(body - 1);
+            json.push(b']');
         }
     } else {
-        // Nothing written means `()`: no argument, so no comma after the event.
-        if event && out.len() == body {
-            out.truncate(body - 1);
+        // Nothing written (`()`): no argument, so drop the comma after the
+        // event name.
+        if event && json.len() == body {
+            json.truncate(body - 1);
         }
-        out.extend_from_slice(b"]");
-    }
-    if !attachments.is_empty() {
-        // `<type>` becomes `<binary type><N>-`: shift the packet right.
-        let mut buf = [0; 20];
-        let digits = format_u64(attachments.len() as u64, &mut buf);
-        let insert = digits.len() + 1;
-        let end = out.len();
-        out.resize(end + insert, 0);
-        out.copy_within(start + 1..end, start + 1 + insert);
-        out[start] = binary_type;
-        out[start + 1..start + insert].copy_from_slice(digits);
-        out[start + insert] = b'-';
+        json.push(b']');
     }
     Ok(attachments)
 }
@@ -474,28 +492,6 @@ impl Shape {
     }
 }
 
-/// `io::Write` appending to a `BytesMut` (never fails).
-struct Out<'a>(&'a mut BytesMut);
-
-impl io::Write for Out<'_> {
-    #[inline]
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    #[inline]
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.extend_from_slice(buf);
-        Ok(())
-    }
-
-    #[inline]
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
 /// serde_json's compact format, plus: bytes become attachments written as
 /// placeholders, and the `[` of the top-level tuple can be skipped (its
 /// elements continue the array the packet writer opened).
@@ -521,7 +517,7 @@ impl serde_json::ser::Formatter for PacketFormatter<'_> {
     ) -> io::Result<()> {
         let bytes = take_lent(value).unwrap_or_else(|| Bytes::copy_from_slice(value));
         let mut buf = [0; 20];
-        let num = format_u64(self.attachments.len() as u64, &mut buf);
+        let num = crate::wire::decimal(self.attachments.len() as u64, &mut buf);
         self.attachments.push(bytes);
         writer.write_all(b"{\"_placeholder\":true,\"num\":")?;
         writer.write_all(num)?;
@@ -529,7 +525,7 @@ impl serde_json::ser::Formatter for PacketFormatter<'_> {
     }
 }
 
-type JsonSer<'o, 'f> = serde_json::Serializer<Out<'o>, PacketFormatter<'f>>;
+type JsonSer<'o, 'f> = serde_json::Serializer<&'o mut Vec<u8>, PacketFormatter<'f>>;
 type Inner<'s, 'o, 'f> = &'s mut JsonSer<'o, 'f>;
 
 /// The serializer of the top-level argument value: forwards everything to
@@ -698,14 +694,20 @@ impl<'s, 'o, 'f> Serializer for TopLevel<'s, 'o, 'f> {
 /// Arguments of a received EVENT or ACK: the raw JSON array as received
 /// (zero-copy), plus the binary attachments.
 ///
-/// The array is split into arguments once, in [`Args::new`]; arguments are
-/// deserialized on demand. Cloning is cheap (reference-counted buffers).
+/// Arguments are deserialized on demand. [`Args::parse`] reads the array in
+/// one pass; the other accessors split it into arguments first (a scan, no
+/// parse, done once and only when needed). Cloning is cheap
+/// (reference-counted buffers).
 #[derive(Debug, Clone, Default)]
 pub struct Args {
     /// The JSON array text (empty when there are no arguments).
     data: Bytes,
-    /// `start..end` of each argument's text within `data`.
-    spans: SmallVec<[(usize, usize); 4]>,
+    /// Whether the first element of `data` (the event name) is not an
+    /// argument.
+    skip_first: bool,
+    /// `start..end` of each argument's text within `data`, computed on first
+    /// use.
+    spans: OnceLock<SmallVec<[(usize, usize); 4]>>,
     /// `None` when there are no attachments.
     attachments: Option<Arc<[Bytes]>>,
 }
@@ -715,32 +717,34 @@ impl Args {
     /// includes the event name as first element; `skip_first` = true then
     /// skips it). `None` data = no arguments.
     ///
-    /// This only splits the array into its elements (a scan, no parse). Text
-    /// that is not a JSON array never panics: it yields no or erroneous
-    /// arguments, whose deserialization then fails.
+    /// Does not look at the text. Text that is not a JSON array never
+    /// panics: it yields no or erroneous arguments, whose deserialization
+    /// then fails.
     pub fn new(data: Option<Bytes>, skip_first: bool, attachments: Vec<Bytes>) -> Self {
-        let data = data.unwrap_or_default();
-        let spans = split_array(&data, skip_first);
         let attachments = if attachments.is_empty() {
             None
         } else {
             Some(Arc::from(attachments))
         };
         Self {
-            data,
-            spans,
+            data: data.unwrap_or_default(),
+            skip_first,
+            spans: OnceLock::new(),
             attachments,
         }
     }
 
     /// Number of arguments.
     pub fn len(&self) -> usize {
-        self.spans.len()
+        self.spans().len()
     }
 
     /// Whether there is no argument.
     pub fn is_empty(&self) -> bool {
-        self.spans.is_empty()
+        match self.spans.get() {
+            Some(spans) => spans.is_empty(),
+            None => Elements::new(&self.data, self.skip_first).next().is_none(),
+        }
     }
 
     /// The arguments deserialized as one value: a tuple `(A, B)`, a `Vec<T>`
@@ -753,8 +757,23 @@ impl Args {
     /// serde default). `()` accepts any arguments; `Option<T>` is `None` when
     /// there is no argument.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
+        let (data, skip_first) = if self.data.is_empty() {
+            (&b"[]"[..], false)
+        } else {
+            (&self.data[..], self.skip_first)
+        };
         let _scope = DecodeScope::enter(self.attachments.clone());
-        T::deserialize(ArgsDeserializer { args: self })
+        let mut de = serde_json::Deserializer::from_slice(data);
+        let value = de::Deserializer::deserialize_seq(
+            &mut de,
+            ParseVisitor {
+                args: self,
+                skip_first,
+                marker: PhantomData,
+            },
+        )?;
+        de.end()?;
+        Ok(value)
     }
 
     /// One argument deserialized (index from 0, not counting the event
@@ -783,9 +802,20 @@ impl Args {
         self.attachments.as_deref().unwrap_or(&[])
     }
 
+    /// The spans of the arguments.
+    fn spans(&self) -> &[(usize, usize)] {
+        self.spans
+            .get_or_init(|| Elements::new(&self.data, self.skip_first).collect())
+    }
+
     /// The text of argument `index`.
     fn text(&self, index: usize) -> Option<&[u8]> {
-        let &(start, end) = self.spans.get(index)?;
+        let (start, end) = match self.spans.get() {
+            Some(spans) => *spans.get(index)?,
+            // Not split yet: scanning up to this argument is cheaper than
+            // splitting everything (e.g. for the first arguments).
+            None => Elements::new(&self.data, self.skip_first).nth(index)?,
+        };
         self.data.get(start..end)
     }
 }
@@ -801,36 +831,57 @@ impl Args {
 /// A placeholder referring to a missing attachment is an error.
 impl Serialize for Args {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut tuple = serializer.serialize_tuple(self.len())?;
-        for index in 0..self.len() {
-            let text = self.text(index).unwrap_or_default();
+        let spans = self.spans();
+        let mut tuple = serializer.serialize_tuple(spans.len())?;
+        for &(start, end) in spans {
+            let text = self.data.get(start..end).unwrap_or_default();
             let raw: &RawValue = serde_json::from_slice(text).map_err(ser::Error::custom)?;
             match &self.attachments {
                 None => tuple.serialize_element(raw)?,
-                Some(attachments) => tuple.serialize_element(&Rewrite { raw, attachments })?,
+                Some(attachments) => tuple.serialize_element(&Rewrite {
+                    raw,
+                    attachments,
+                    depth: 0,
+                })?,
             }
         }
         tuple.end()
     }
 }
 
-/// Splits a JSON array into the spans of its elements, trusting the text to
-/// be valid JSON (but never panicking nor looping when it is not).
+/// The spans (`start..end`) of the elements of a JSON array, trusting the
+/// text to be valid JSON (but never panicking nor looping when it is not).
 ///
 /// Structural characters are ASCII, which never occur inside a multi-byte
 /// UTF-8 sequence, so spans always fall on character boundaries.
-fn split_array(data: &[u8], skip_first: bool) -> SmallVec<[(usize, usize); 4]> {
-    let mut spans = SmallVec::new();
-    let mut i = skip_ws(data, 0);
-    if data.get(i) != Some(&b'[') {
-        return spans;
+struct Elements<'a> {
+    data: &'a [u8],
+    /// Where the next element (or the whitespace before it) starts; `None`
+    /// once the array is over.
+    next: Option<usize>,
+}
+
+impl<'a> Elements<'a> {
+    /// The elements of `data`, the first one skipped when `skip_first`.
+    fn new(data: &'a [u8], skip_first: bool) -> Self {
+        let i = skip_ws(data, 0);
+        let next = (data.get(i) == Some(&b'[')).then_some(i + 1);
+        let mut elements = Self { data, next };
+        if skip_first {
+            elements.next();
+        }
+        elements
     }
-    i += 1;
-    let mut first = true;
-    loop {
-        i = skip_ws(data, i);
+}
+
+impl Iterator for Elements<'_> {
+    type Item = (usize, usize);
+
+    fn next(&mut self) -> Option<(usize, usize)> {
+        let data = self.data;
+        let mut i = skip_ws(data, self.next.take()?);
         if matches!(data.get(i), None | Some(b']')) {
-            break;
+            return None;
         }
         let start = i;
         let mut depth = 0usize;
@@ -850,34 +901,53 @@ fn split_array(data: &[u8], skip_first: bool) -> SmallVec<[(usize, usize); 4]> {
             i += 1;
         }
         let end = i.min(data.len());
+        // `data[start]` exists (checked above) and `end >= start`.
         let end = start + trim_ws_end(&data[start..end]);
-        if !(first && skip_first) {
-            spans.push((start, end));
-        }
-        first = false;
         if data.get(i) == Some(&b',') {
-            i += 1;
-        } else {
-            break;
+            self.next = Some(i + 1);
         }
+        Some((start, end))
     }
-    spans
 }
 
 /// Index of the quote closing the string whose content starts at `i`
 /// (`data.len()` when unterminated).
 fn string_end(data: &[u8], mut i: usize) -> usize {
     loop {
-        let next = data
-            .get(i..)
-            .and_then(|rest| rest.iter().position(|&b| b == b'"' || b == b'\\'));
-        match next {
-            Some(offset) if data[i + offset] == b'"' => return i + offset,
+        match find_quote_or_backslash(data, i) {
+            // `at` is where a byte was found: in bounds.
+            Some(at) if data[at] == b'"' => return at,
             // A backslash: skip it and the escaped character.
-            Some(offset) => i += offset + 2,
+            Some(at) => i = at + 2,
             None => return data.len(),
         }
     }
+}
+
+/// Index of the first `"` or `\` at or after `i`, 8 bytes at a time.
+fn find_quote_or_backslash(data: &[u8], mut i: usize) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // High bit set in the bytes of `x` equal to `b`. Bytes above a match may
+    // be flagged spuriously, but the lowest flagged byte is always a match.
+    fn matches(x: u64, b: u8) -> u64 {
+        let v = x ^ (LO * u64::from(b));
+        v.wrapping_sub(LO) & !v & HI
+    }
+    while let Some(chunk) = data.get(i..i.saturating_add(8)) {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word);
+        let found = matches(x, b'"') | matches(x, b'\\');
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let rest = data.get(i..)?;
+    rest.iter()
+        .position(|&b| b == b'"' || b == b'\\')
+        .map(|p| i + p)
 }
 
 fn is_ws(b: u8) -> bool {
@@ -896,24 +966,45 @@ fn trim_ws_end(text: &[u8]) -> usize {
     text.iter().rposition(|&b| !is_ws(b)).map_or(0, |p| p + 1)
 }
 
-/// Deserializes all arguments as one sequence.
-struct ArgsDeserializer<'a> {
+/// Reads the packet's array for [`Args::parse`]: skips the event name,
+/// gives the rest to `T`, then skips what `T` did not take.
+struct ParseVisitor<'a, T> {
+    args: &'a Args,
+    skip_first: bool,
+    marker: PhantomData<fn() -> T>,
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for ParseVisitor<'_, T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON array of arguments")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<T, A::Error> {
+        if self.skip_first {
+            seq.next_element::<IgnoredAny>()?;
+        }
+        let value = T::deserialize(ArgsDeserializer {
+            seq: &mut seq,
+            args: self.args,
+        })?;
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(value)
+    }
+}
+
+/// The arguments (the rest of the packet's array) as one sequence.
+struct ArgsDeserializer<'a, A> {
+    seq: A,
     args: &'a Args,
 }
 
-struct ArgsSeq<'a> {
-    args: &'a Args,
-    next: usize,
-}
-
-impl<'de> de::Deserializer<'de> for ArgsDeserializer<'de> {
-    type Error = serde_json::Error;
+impl<'de, A: SeqAccess<'de>> de::Deserializer<'de> for ArgsDeserializer<'_, A> {
+    type Error = A::Error;
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
-        visitor.visit_seq(ArgsSeq {
-            args: self.args,
-            next: 0,
-        })
+        visitor.visit_seq(self.seq)
     }
 
     fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
@@ -954,28 +1045,6 @@ impl<'de> de::Deserializer<'de> for ArgsDeserializer<'de> {
     }
 }
 
-impl<'de> SeqAccess<'de> for ArgsSeq<'de> {
-    type Error = serde_json::Error;
-
-    fn next_element_seed<T: DeserializeSeed<'de>>(
-        &mut self,
-        seed: T,
-    ) -> Result<Option<T::Value>, Self::Error> {
-        let Some(text) = self.args.text(self.next) else {
-            return Ok(None);
-        };
-        self.next += 1;
-        let mut de = serde_json::Deserializer::from_slice(text);
-        let value = seed.deserialize(&mut de)?;
-        de.end()?;
-        Ok(Some(value))
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(self.args.len().saturating_sub(self.next))
-    }
-}
-
 // ---------------------------------------------------------------------------
 // Re-emitting received arguments with their attachments
 // ---------------------------------------------------------------------------
@@ -984,7 +1053,12 @@ impl<'de> SeqAccess<'de> for ArgsSeq<'de> {
 struct Rewrite<'a> {
     raw: &'a RawValue,
     attachments: &'a [Bytes],
+    /// Nesting level of `raw` in the argument.
+    depth: usize,
 }
+
+/// Deepest nesting [`Rewrite`] descends into (serde_json's parsing limit).
+const MAX_DEPTH: usize = 128;
 
 /// Whether `text` may contain a `_placeholder` key: literally, or spelled
 /// with `\u` escapes.
@@ -998,6 +1072,9 @@ impl Serialize for Rewrite<'_> {
         if !may_hold_placeholder(text) {
             return self.raw.serialize(serializer);
         }
+        if self.depth >= MAX_DEPTH {
+            return Err(ser::Error::custom("arguments nested too deeply"));
+        }
         match text.as_bytes().first() {
             Some(b'[') => {
                 let items: Vec<&RawValue> =
@@ -1007,6 +1084,7 @@ impl Serialize for Rewrite<'_> {
                     seq.serialize_element(&Rewrite {
                         raw,
                         attachments: self.attachments,
+                        depth: self.depth + 1,
                     })?;
                 }
                 seq.end()
@@ -1030,8 +1108,9 @@ impl Serialize for Rewrite<'_> {
                     map.serialize_entry(
                         key,
                         &Rewrite {
-                            raw: *raw,
+                            raw,
                             attachments: self.attachments,
+                            depth: self.depth + 1,
                         },
                     )?;
                 }
@@ -1580,6 +1659,39 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let depth = 1_000;
+        let mut json = String::from("[\"ev\",");
+        json.push_str(&"[".repeat(depth));
+        json.push_str(r#"{"_placeholder":true,"num":0}"#);
+        json.push_str(&"]".repeat(depth));
+        json.push(']');
+        let args = Args::new(Some(json.into()), true, vec![Bytes::from_static(b"x")]);
+        assert_eq!(args.len(), 1);
+        assert!(args.raw(0).is_some());
+        assert!(args.parse::<Vec<Value>>().is_err());
+        assert!(args.arg::<Value>(0).is_err());
+        let mut out = BytesMut::new();
+        assert!(write_event(&mut out, "/", None, "ev", &args).is_err());
+        assert!(out.is_empty());
+        // Within the limit, it works.
+        let depth = 100;
+        let mut json = String::from("[\"ev\",");
+        json.push_str(&"[".repeat(depth));
+        json.push_str(r#"{"_placeholder":true,"num":0}"#);
+        json.push_str(&"]".repeat(depth));
+        json.push(']');
+        let args = Args::new(
+            Some(json.clone().into()),
+            true,
+            vec![Bytes::from_static(b"x")],
+        );
+        let (text, atts) = event("/", None, "ev", &args);
+        assert_eq!(text, format!("51-{json}"));
+        assert_eq!(atts.len(), 1);
+    }
+
+    #[test]
     fn len_and_raw() {
         let json = br#"["ev", [1, [2, "]"]], "a,b", {"k": "}\"[", "l": {"m": []}}, "\\", 3.5e1 , null,true]"#;
         let args = Args::new(Some(Bytes::from_static(json)), true, vec![]);
@@ -1738,6 +1850,50 @@ mod tests {
     }
 
     #[test]
+    fn nested_writes_are_independent() {
+        // A `Serialize` impl writing another packet (scratch buffer and
+        // attachment lists are per call).
+        struct Nested;
+        impl Serialize for Nested {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let (inner, atts) = event("/", Some(1), "inner", &(bin(b"in"), 2));
+                assert_eq!(inner, r#"51-1["inner",{"_placeholder":true,"num":0},2]"#);
+                assert_eq!(atts, vec![Bytes::from_static(b"in")]);
+                let mut seq = s.serialize_seq(Some(2))?;
+                seq.serialize_element(&bin(b"out"))?;
+                seq.serialize_element(&inner)?;
+                seq.end()
+            }
+        }
+        let (text, atts) = event("/", None, "outer", &(bin(b"first"), Nested));
+        assert_eq!(
+            text,
+            r#"52-["outer",{"_placeholder":true,"num":0},[{"_placeholder":true,"num":1},"51-1[\"inner\",{\"_placeholder\":true,\"num\":0},2]"]]"#
+        );
+        assert_eq!(
+            atts,
+            vec![Bytes::from_static(b"first"), Bytes::from_static(b"out")]
+        );
+    }
+
+    #[test]
+    fn big_payloads() {
+        let big = "x".repeat(200_000);
+        let (text, _) = event("/", None, "ev", &(&big,));
+        assert_eq!(text.len(), big.len() + r#"2["ev",""]"#.len());
+        assert_eq!(event("/", None, "ev", &(1,)).0, r#"2["ev",1]"#);
+        let scratch = SCRATCH.with(|c| c.take());
+        assert!(scratch.capacity() <= SCRATCH_RETAINED);
+    }
+
+    #[test]
+    fn args_is_send_and_sync() {
+        fn check<T: Send + Sync + 'static>() {}
+        check::<Args>();
+        check::<Binary>();
+    }
+
+    #[test]
     fn bytes_serializers_become_attachments() {
         struct RawBytes<'a>(&'a [u8]);
         impl Serialize for RawBytes<'_> {
@@ -1863,6 +2019,13 @@ mod tests {
             // The whole packet JSON is valid.
             let whole: Vec<Value> = serde_json::from_slice(&p.json).unwrap();
             prop_assert_eq!(&whole[1..], &values[..]);
+            // Accessors before and after the arguments are split.
+            let fresh = Args::new(Some(p.json.clone()), true, vec![]);
+            prop_assert_eq!(fresh.is_empty(), values.is_empty());
+            for (i, v) in values.iter().enumerate().rev() {
+                prop_assert_eq!(&fresh.arg::<Value>(i).unwrap(), v);
+            }
+            prop_assert!(fresh.raw(values.len()).is_none());
             let args = Args::new(Some(p.json), true, atts);
             prop_assert_eq!(args.len(), values.len());
             prop_assert_eq!(&args.parse::<Vec<Value>>().unwrap(), &values);

@@ -4,8 +4,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
-
 use super::*;
 use crate::app::App;
 use crate::wire::ws::{self, OpCode};
