@@ -46,7 +46,7 @@ f=$(echo "$out" | grep -E '^test result' | sed -E 's/.* ([0-9]+) passed; ([0-9]+
 count "${p:-0}" "${f:-0}"
 
 step "interop: official socket.io-client against the tokio examples"
-out=$(cd interop && CORELAY_BIN_DIR="$root/target/release/examples" node --test --test-concurrency=1 --test-reporter=spec test/ 2>&1); status=$?
+out=$(cd interop && CORELAY_BIN_DIR="$root/target/release/examples" node --test --test-concurrency=1 --test-force-exit --test-reporter=spec test/ 2>&1); status=$?
 echo "$out" | tail -n 60
 p=$(echo "$out" | grep -E '^ℹ pass ' | awk '{print $3}')
 f=$(echo "$out" | grep -E '^ℹ fail ' | awk '{print $3}')

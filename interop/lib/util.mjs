@@ -30,11 +30,13 @@ export function within(promise, ms, label) {
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Poll `predicate` until true (bounded). */
+/** Poll `predicate` until true (bounded). `label` may be a function, evaluated on timeout. */
 export async function until(predicate, label, ms = WAIT_MS) {
   const deadline = Date.now() + ms;
   while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms: ${label}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${ms} ms: ${typeof label === "function" ? label() : label}`);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
 }

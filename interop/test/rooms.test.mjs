@@ -38,7 +38,7 @@ for (const transports of [["websocket"], ["polling"]]) {
     c.emit("room-broadcast", "r1", payload);
     c.emit("broadcast", "barrier");
 
-    await until(() => [a, b, c].every((s) => ticks.get(s).includes("barrier")), "every client got the barrier tick");
+    await until(() => [a, b, c].every((s) => ticks.get(s).includes("barrier")), () => `every client got the barrier tick; ticks: ${JSON.stringify([a, b, c].map((s) => ticks.get(s)))}`);
     assert.deepEqual(ticks.get(a), [payload, "barrier"]);
     assert.deepEqual(ticks.get(b), [payload, "barrier"]);
     assert.deepEqual(ticks.get(c), ["barrier"], "the non-member never got the room tick");
@@ -46,7 +46,7 @@ for (const transports of [["websocket"], ["polling"]]) {
     // A member emitting to its own room gets the tick too.
     a.emit("room-broadcast", "r1", "from-a");
     a.emit("broadcast", "barrier2");
-    await until(() => [a, b, c].every((s) => ticks.get(s).includes("barrier2")), "every client got barrier2");
+    await until(() => [a, b, c].every((s) => ticks.get(s).includes("barrier2")), () => `every client got barrier2; ticks: ${JSON.stringify([a, b, c].map((s) => ticks.get(s)))}`);
     assert.deepEqual(ticks.get(a).slice(2), ["from-a", "barrier2"]);
     assert.deepEqual(ticks.get(b).slice(2), ["from-a", "barrier2"]);
     assert.deepEqual(ticks.get(c).slice(1), ["barrier2"]);

@@ -42,6 +42,7 @@ it("upgrades polling to websocket without losing, duplicating or reordering mess
   // Emitted before anything is connected: buffered by the client.
   for (let i = 0; i < 5; i++) send();
 
+  let upgradingTransport = null;
   const upgradeP = waitFor(engine, "upgrade");
   engine.on("upgrading", (transport) => {
     state = "duringUpgrade";
@@ -49,7 +50,6 @@ it("upgrades polling to websocket without losing, duplicating or reordering mess
     // The engine is paused now: these are buffered and flushed after the upgrade.
     for (let i = 0; i < 5; i++) send();
   });
-  let upgradingTransport = null;
   engine.on("upgrade", () => {
     state = "afterUpgrade";
     for (let i = 0; i < 5; i++) send();
