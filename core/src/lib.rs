@@ -5,6 +5,7 @@ pub mod app;
 pub mod config;
 mod engine;
 pub mod engine_app;
+pub mod mesh;
 pub mod payload;
 pub mod shard;
 pub mod sid;
@@ -18,6 +19,7 @@ pub use app::{
 pub use config::{Config, Cors, TransportKind};
 pub use engine::OutPacket;
 pub use engine_app::{EngineMessage, EngineSocket};
+pub use mesh::{Io, IoOperator, MeshMessage, MeshPost, MeshTarget};
 pub use payload::{Args, Binary};
 pub use shard::{Action, ConnId, Shard, Stats};
 pub use socket::{AckError, DisconnectReason, EmitError, Operator, Socket};

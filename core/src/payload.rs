@@ -414,7 +414,6 @@ fn append_packet(out: &mut BytesMut, packet: &[u8], binary_type: u8, attachments
     out.extend_from_slice(rest);
 }
 
-
 /// Serializes the arguments after what is already in `json` (ending with
 /// `["ev",` for an event, `[` for an ack) and closes the array. Returns the
 /// attachments. On error, `json` holds garbage.

@@ -6,8 +6,9 @@ use std::time::Duration;
 use serde::Serialize;
 use smallvec::SmallVec;
 
+use crate::mesh::{Broadcast, RoomNames};
 use crate::payload::Args;
-use crate::shard::socketio::{encode_ack, encode_event, Targets};
+use crate::shard::socketio::{encode_ack, encode_event};
 use crate::shard::Shard;
 
 /// Why a socket left, in the words of the Node server.
@@ -81,7 +82,7 @@ pub enum EmitError {
     Reserved(String),
 }
 
-fn check_name(event: &str) -> Result<(), EmitError> {
+pub(crate) fn check_name(event: &str) -> Result<(), EmitError> {
     if crate::wire::sio::RESERVED_EVENTS.contains(&event) {
         return Err(EmitError::Reserved(event.to_owned()));
     }
@@ -255,7 +256,7 @@ impl<'a> Socket<'a> {
     pub fn broadcast(&mut self) -> Operator<'_> {
         let ns = self.state().map_or(usize::MAX, |s| s.ns);
         let mut op = Operator::new(self.shard, ns);
-        op.targets.except_sockets.push(self.key);
+        op.except_socket = Some(self.key);
         op
     }
 
@@ -294,17 +295,21 @@ impl<'a> Socket<'a> {
     }
 }
 
-/// A broadcast under construction: rooms to reach and rooms to leave out.
+/// A broadcast under construction: rooms to reach and rooms to leave out. It reaches the
+/// sockets of every shard.
 pub struct Operator<'a> {
     shard: &'a mut Shard,
     ns: usize,
-    targets: Targets,
+    rooms: RoomNames,
+    except: RoomNames,
+    except_socket: Option<usize>,
 }
 
 impl std::fmt::Debug for Operator<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Operator")
-            .field("targets", &self.targets)
+            .field("rooms", &self.rooms)
+            .field("except", &self.except)
             .finish()
     }
 }
@@ -314,32 +319,25 @@ impl<'a> Operator<'a> {
         Operator {
             shard,
             ns,
-            targets: Targets::default(),
+            rooms: RoomNames::new(),
+            except: RoomNames::new(),
+            except_socket: None,
         }
     }
 
     /// Adds a room (or a socket id) to reach.
     pub fn to(mut self, room: &str) -> Self {
-        self.targets.named = true;
-        if self.ns != usize::MAX {
-            let t = &mut self.targets;
-            self.shard
-                .resolve_room(self.ns, room, &mut t.rooms, &mut t.sockets);
-        }
+        self.rooms.push(room.into());
         self
     }
 
     /// Leaves out the members of a room (or a socket id).
     pub fn except(mut self, room: &str) -> Self {
-        if self.ns != usize::MAX {
-            let t = &mut self.targets;
-            self.shard
-                .resolve_room(self.ns, room, &mut t.except_rooms, &mut t.except_sockets);
-        }
+        self.except.push(room.into());
         self
     }
 
-    /// Sends the event to every selected socket; it is encoded once.
+    /// Sends the event to every selected socket on every shard; it is encoded once.
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), EmitError> {
         check_name(event)?;
         if self.ns == usize::MAX {
@@ -347,7 +345,15 @@ impl<'a> Operator<'a> {
         }
         let name = &self.shard.app.namespace(self.ns).name;
         let packets = encode_event(name, event, None, args)?;
-        self.shard.broadcast(self.ns, &self.targets, &packets);
+        let broadcast = Broadcast {
+            nsp: name.as_str().into(),
+            rooms: self.rooms,
+            except: self.except,
+            packets,
+        };
+        self.shard
+            .broadcast_here(self.ns, &broadcast, self.except_socket);
+        self.shard.broadcast_elsewhere(broadcast);
         Ok(())
     }
 }

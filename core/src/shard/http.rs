@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{AfterFlush, ConnState, Shard, Transport};
+use super::{Action, AfterFlush, ConnId, ConnState, Shard, Transport};
 use crate::config::TransportKind;
 use crate::socket::DisconnectReason;
 use crate::wire::http::{self, HeadLimits, Method, RequestHead};
@@ -55,11 +55,39 @@ impl Shard {
                 false
             }
             Ok(Some((head, n))) => {
+                if let Some(owner) = self.owner_elsewhere(&head) {
+                    self.hand_over(ci, owner);
+                    return false;
+                }
+                let c = &mut self.st.conns[ci];
                 let _ = bytes::Buf::advance(&mut c.rbuf, n);
                 self.start_request(ci, Box::new(head));
                 true
             }
         }
+    }
+
+    /// The other shard that owns the session a request names, if any.
+    fn owner_elsewhere(&self, head: &RequestHead) -> Option<usize> {
+        if self.st.count < 2 || !head.path.starts_with(self.app.path.as_str()) {
+            return None;
+        }
+        let sid = http::query_param(&head.query, "sid")?;
+        let owner = crate::sid::shard_of(&sid)?;
+        (owner != self.st.index && owner < self.st.count).then_some(owner)
+    }
+
+    /// Gives the connection, with everything read from it, to the shard that owns its session.
+    fn hand_over(&mut self, ci: usize, shard: usize) {
+        let c = self.st.conns.remove(ci);
+        let conn = ConnId {
+            index: ci as u32,
+            generation: c.generation,
+        };
+        let data = c.rbuf.freeze();
+        self.st
+            .actions
+            .push_back(Action::HandOver { conn, shard, data });
     }
 
     /// Reads body bytes; false when more are needed.

@@ -49,13 +49,24 @@ pub struct ConnId {
 }
 
 /// What the shim must do to a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// All queued bytes are written: shut down the write side and keep reading until the peer
     /// closes (its bytes go to [`Shard::receive`] as usual, and are discarded).
     Shutdown(ConnId),
     /// Close the connection now and forget the id.
     Close(ConnId),
+    /// The connection carries a request for a session of shard `shard`: move the socket
+    /// there and give that shard `data` (the bytes read and not yet used) with
+    /// [`Shard::adopt`]. This shard has forgotten the id.
+    HandOver {
+        /// The connection.
+        conn: ConnId,
+        /// The shard that owns the session.
+        shard: usize,
+        /// Bytes already read from the connection, from the start of the request.
+        data: Bytes,
+    },
 }
 
 /// Counts of what a shard holds.
@@ -204,7 +215,6 @@ pub(crate) struct NsState {
 pub(crate) struct State {
     pub(crate) index: usize,
     /// Shards in the server (for routing sessions to their owner).
-    #[allow(dead_code)]
     pub(crate) count: usize,
     pub(crate) now: Instant,
     pub(crate) ids: IdGenerator,
@@ -227,6 +237,8 @@ pub(crate) struct State {
     pub(crate) to_flush: Vec<usize>,
     /// Connections with pipelined input waiting for their turn.
     pub(crate) to_resume: Vec<usize>,
+    /// Messages for other shards.
+    pub(crate) mesh_out: VecDeque<(crate::mesh::MeshTarget, crate::mesh::MeshMessage)>,
     /// Sessions whose send queue passed `max_send_buffer`: closed once the input is handled.
     pub(crate) to_close: Vec<(usize, Box<str>)>,
 }
@@ -290,6 +302,7 @@ impl Shard {
                 to_flush: Vec::new(),
                 to_resume: Vec::new(),
                 to_close: Vec::new(),
+                mesh_out: VecDeque::new(),
             },
         }
     }
@@ -331,6 +344,37 @@ impl Shard {
             index: index as u32,
             generation,
         }
+    }
+
+    /// A connection handed over by another shard ([`Action::HandOver`]), with the bytes that
+    /// shard had read from it.
+    pub fn adopt(&mut self, now: Instant, peer: SocketAddr, data: &[u8]) -> ConnId {
+        let id = self.accept(now, peer);
+        self.receive(now, id, data);
+        id
+    }
+
+    /// A message from another shard or an [`crate::Io`] handle.
+    pub fn handle_mesh(&mut self, now: Instant, message: crate::mesh::MeshMessage) {
+        self.st.now = now;
+        match message {
+            crate::mesh::MeshMessage::Broadcast(b) => {
+                if let Some(ns) = self.app.namespace_index(&b.nsp) {
+                    self.broadcast_here(ns, &b, None);
+                }
+            }
+        }
+        self.settle();
+    }
+
+    /// A message for other shards, if any.
+    pub fn poll_mesh(&mut self) -> Option<(crate::mesh::MeshTarget, crate::mesh::MeshMessage)> {
+        self.st.mesh_out.pop_front()
+    }
+
+    /// This shard's index.
+    pub fn index(&self) -> usize {
+        self.st.index
     }
 
     /// Bytes read from a connection.

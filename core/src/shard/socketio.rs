@@ -7,7 +7,10 @@ use smallvec::SmallVec;
 use super::engine::Sink;
 use super::{PartialBinary, PendingAck, Room, Shard, SocketState};
 use crate::app::{Event, Handshake};
+use std::sync::Arc;
+
 use crate::engine::OutPacket;
+use crate::mesh::{Broadcast, MeshMessage, MeshTarget};
 use crate::payload::{self, Args};
 use crate::socket::{AckError, DisconnectReason, Socket};
 use crate::timer::Target;
@@ -61,15 +64,15 @@ fn frame(buf: bytes::BytesMut, attachments: Vec<Bytes>) -> Encoded {
 
 /// A broadcast's recipients.
 #[derive(Debug, Default, Clone)]
-pub(crate) struct Targets {
+struct Targets {
     /// Rooms (ids in the namespace's room slab); empty with `all` = every socket.
-    pub(crate) rooms: SmallVec<[usize; 2]>,
+    rooms: SmallVec<[usize; 2]>,
     /// Single sockets named by id.
-    pub(crate) sockets: SmallVec<[usize; 1]>,
+    sockets: SmallVec<[usize; 1]>,
     /// Whether any target was named at all (`to(...)`); false means the whole namespace.
-    pub(crate) named: bool,
-    pub(crate) except_rooms: SmallVec<[usize; 2]>,
-    pub(crate) except_sockets: SmallVec<[usize; 1]>,
+    named: bool,
+    except_rooms: SmallVec<[usize; 2]>,
+    except_sockets: SmallVec<[usize; 1]>,
 }
 
 impl Shard {
@@ -441,7 +444,7 @@ impl Shard {
 
     /// Resolves a room name of namespace `ns` into targets: a room, a socket id, or nothing
     /// on this shard.
-    pub(crate) fn resolve_room(
+    fn resolve_room(
         &self,
         ns: usize,
         name: &str,
@@ -457,9 +460,39 @@ impl Shard {
         }
     }
 
+    /// Delivers a broadcast to this shard's sockets of namespace `ns`, leaving out
+    /// `except_socket` (the sender of `socket.broadcast`).
+    pub(crate) fn broadcast_here(
+        &mut self,
+        ns: usize,
+        b: &Broadcast,
+        except_socket: Option<usize>,
+    ) {
+        let mut t = Targets {
+            named: !b.rooms.is_empty(),
+            ..Targets::default()
+        };
+        for room in &b.rooms {
+            self.resolve_room(ns, room, &mut t.rooms, &mut t.sockets);
+        }
+        for room in &b.except {
+            self.resolve_room(ns, room, &mut t.except_rooms, &mut t.except_sockets);
+        }
+        t.except_sockets.extend(except_socket);
+        self.broadcast(ns, &t, &b.packets);
+    }
+
+    /// Hands a broadcast to the other shards (the same packets, by reference count).
+    pub(crate) fn broadcast_elsewhere(&mut self, b: Broadcast) {
+        if self.st.count > 1 {
+            let message = MeshMessage::Broadcast(Arc::new(b));
+            self.st.mesh_out.push_back((MeshTarget::Others, message));
+        }
+    }
+
     /// Sends encoded packets to every socket of `ns` the targets select, each once. The
     /// packets are shared: every recipient gets a clone of the same `Bytes`.
-    pub(crate) fn broadcast(&mut self, ns: usize, targets: &Targets, packets: &Encoded) {
+    fn broadcast(&mut self, ns: usize, targets: &Targets, packets: &Encoded) {
         let st = &mut self.st;
         st.stamp = st.stamp.wrapping_add(1);
         let stamp = st.stamp;

@@ -96,6 +96,7 @@ impl Sim {
                 match a {
                     Action::Close(id) => self.closed.push(id),
                     Action::Shutdown(id) => self.shut.push(id),
+                    Action::HandOver { .. } => panic!("one shard never hands over"),
                 }
             }
             if !progress {
@@ -332,4 +333,5 @@ fn ws_client(sim: &mut Sim) -> (ConnId, String) {
 }
 
 mod engine;
+mod mesh;
 mod socketio;

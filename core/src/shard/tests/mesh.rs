@@ -1,0 +1,409 @@
+//! Several shards in one process and one simulated clock: the mesh messages and the
+//! hand-over of connections to the shard that owns their session.
+
+use super::*;
+use crate::mesh::{Io, MeshMessage, MeshPost, MeshTarget};
+
+/// A client connection, wherever it lives now.
+type Link = usize;
+
+struct Cluster {
+    shards: Vec<Shard>,
+    now: Instant,
+    links: Vec<(usize, ConnId)>,
+    inbox: HashMap<Link, Vec<u8>>,
+    shut: Vec<Link>,
+    handovers: usize,
+}
+
+impl Cluster {
+    fn new(app: Arc<App>, n: usize) -> Cluster {
+        let now = Instant::now();
+        Cluster {
+            shards: (0..n)
+                .map(|i| Shard::with_seed(app.clone(), i, n, now, 11 + i as u64))
+                .collect(),
+            now,
+            links: Vec::new(),
+            inbox: HashMap::new(),
+            shut: Vec::new(),
+            handovers: 0,
+        }
+    }
+
+    /// A new connection that the kernel gave to `shard`.
+    fn connect(&mut self, shard: usize) -> Link {
+        let id = self.shards[shard].accept(self.now, peer());
+        self.links.push((shard, id));
+        self.links.len() - 1
+    }
+
+    fn send(&mut self, link: Link, data: &[u8]) {
+        let (s, id) = self.links[link];
+        self.shards[s].receive(self.now, id, data);
+        self.pump();
+    }
+
+    fn take(&mut self, link: Link) -> Vec<u8> {
+        self.pump();
+        self.inbox.remove(&link).unwrap_or_default()
+    }
+
+    fn deliver(&mut self, to: usize, message: MeshMessage) {
+        self.shards[to].handle_mesh(self.now, message);
+    }
+
+    /// Drains every shard's outputs, carrying mesh messages and handed-over connections.
+    fn pump(&mut self) {
+        loop {
+            let mut progress = false;
+            for s in 0..self.shards.len() {
+                while let Some((target, message)) = self.shards[s].poll_mesh() {
+                    progress = true;
+                    let to: Vec<usize> = match target {
+                        MeshTarget::Others => (0..self.shards.len()).filter(|&k| k != s).collect(),
+                        MeshTarget::Shard(k) => vec![k],
+                    };
+                    for k in to {
+                        self.deliver(k, message.clone());
+                    }
+                }
+                while let Some(id) = self.shards[s].poll_transmit() {
+                    progress = true;
+                    let link = self.links.iter().position(|&l| l == (s, id)).unwrap();
+                    loop {
+                        let mut slices = [IoSlice::new(&[]); 16];
+                        let n = self.shards[s].send_queue(id, &mut slices);
+                        if n == 0 {
+                            break;
+                        }
+                        let out = self.inbox.entry(link).or_default();
+                        let mut written = 0;
+                        for sl in &slices[..n] {
+                            out.extend_from_slice(sl);
+                            written += sl.len();
+                        }
+                        self.shards[s].advance(id, written);
+                    }
+                }
+                while let Some(action) = self.shards[s].poll_action() {
+                    progress = true;
+                    match action {
+                        Action::Shutdown(id) | Action::Close(id) => {
+                            if let Some(link) = self.links.iter().position(|&l| l == (s, id)) {
+                                self.shut.push(link);
+                            }
+                        }
+                        Action::HandOver { conn, shard, data } => {
+                            let link = self.links.iter().position(|&l| l == (s, conn)).unwrap();
+                            let id = self.shards[shard].adopt(self.now, peer(), &data);
+                            self.links[link] = (shard, id);
+                            self.handovers += 1;
+                        }
+                    }
+                }
+            }
+            if !progress {
+                return;
+            }
+        }
+    }
+
+    fn request(&mut self, link: Link, raw: &str) -> Option<Response> {
+        self.send(link, raw.as_bytes());
+        parse_responses(&self.take(link)).pop()
+    }
+
+    fn get(&mut self, link: Link, path: &str) -> Option<Response> {
+        self.request(link, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"))
+    }
+
+    fn post(&mut self, link: Link, path: &str, body: &str) -> Option<Response> {
+        self.request(
+            link,
+            &format!(
+                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    }
+
+    /// A WebSocket client joined to `/` on `shard`.
+    fn ws_client(&mut self, shard: usize) -> Link {
+        let l = self.connect(shard);
+        self.send(
+            l,
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        );
+        self.take(l);
+        self.ws_text(l, "40");
+        let frames = self.ws_recv(l);
+        assert!(texts(&frames)[0].starts_with("40{\"sid\""));
+        l
+    }
+
+    fn ws_text(&mut self, link: Link, text: &str) {
+        let frame = ws::encode_client_frame(OpCode::Text, true, text.as_bytes(), [7, 7, 7, 7]);
+        self.send(link, &frame);
+    }
+
+    fn ws_recv(&mut self, link: Link) -> Vec<(u8, Vec<u8>)> {
+        let bytes = self.take(link);
+        let start = if bytes.starts_with(b"HTTP/1.1 101") {
+            bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4
+        } else {
+            0
+        };
+        parse_frames(&bytes[start..])
+    }
+}
+
+#[test]
+fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
+    let mut cl = Cluster::new(app(), 2);
+    let a = cl.ws_client(0);
+    let b = cl.ws_client(1);
+    let c = cl.ws_client(1);
+    assert_eq!(cl.links[b].0, 1);
+    // The sender is on shard 1; `to` a room nobody joined reaches nobody anywhere.
+    cl.ws_text(b, "42[\"to\",\"nobody\",0]");
+    assert!(cl.ws_recv(a).is_empty());
+    // Join members on both shards, then broadcast from shard 0.
+    cl.ws_text(b, "42[\"join\",\"r\"]");
+    cl.ws_text(c, "42[\"join\",\"r\"]");
+    cl.ws_text(a, "42[\"join\",\"r\"]");
+    let before = cl.handovers;
+    let frame =
+        ws::encode_client_frame(OpCode::Text, true, b"42[\"to\",\"r\",\"x\"]", [1, 1, 1, 1]);
+    let (s, id) = cl.links[a];
+    cl.shards[s].receive(cl.now, id, &frame);
+    // Before anything is written: shard 0 queued the frame for `a`; the mesh message carries
+    // the very same allocation to shard 1.
+    let mut slices = [IoSlice::new(&[]); 4];
+    assert_eq!(cl.shards[0].send_queue(id, &mut slices), 1);
+    let local = slices[0].as_ptr();
+    let (_, message) = cl.shards[0].poll_mesh().expect("a mesh message");
+    let MeshMessage::Broadcast(bc) = &message;
+    assert_eq!(
+        bc.packets[0].ws_frame().as_ptr(),
+        local,
+        "no copy, no re-encode"
+    );
+    cl.deliver(1, message);
+    for l in [a, b, c] {
+        assert_eq!(
+            texts(&cl.ws_recv(l)),
+            vec!["42[\"tick\",\"x\"]"],
+            "link {l}"
+        );
+    }
+    assert_eq!(cl.handovers, before, "WebSockets never move");
+}
+
+#[test]
+fn room_membership_is_per_shard_and_except_works_across_shards() {
+    let mut cl = Cluster::new(app(), 2);
+    let members: Vec<Link> = (0..4).map(|i| cl.ws_client(i % 2)).collect();
+    let outsider = cl.ws_client(1);
+    for &m in &members {
+        cl.ws_text(m, "42[\"join\",\"r1\"]");
+    }
+    cl.ws_text(members[3], "42[\"join\",\"quiet\"]");
+    cl.ws_text(members[0], "42[\"leave\",\"r1\"]");
+    cl.ws_text(outsider, "42[\"to\",\"r1\",1]");
+    assert!(cl.ws_recv(members[0]).is_empty());
+    for &m in &members[1..] {
+        assert_eq!(texts(&cl.ws_recv(m)), vec!["42[\"tick\",1]"]);
+    }
+    assert!(cl.ws_recv(outsider).is_empty());
+}
+
+#[test]
+fn polling_requests_on_the_wrong_shard_are_handed_to_the_owner() {
+    let mut cl = Cluster::new(app(), 2);
+    // The handshake lands on shard 0: shard 0 owns the session.
+    let l0 = cl.connect(0);
+    let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
+    let sid = r.text()[9..29].to_owned();
+    assert_eq!(crate::sid::shard_of(&sid), Some(0));
+    let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    // A POST and a GET arrive on shard 1.
+    let l1 = cl.connect(1);
+    let r = cl.post(l1, &q, "40").unwrap();
+    assert_eq!(r.text(), "ok");
+    assert_eq!(cl.links[l1].0, 0, "the connection moved to the owner");
+    let l2 = cl.connect(1);
+    let r = cl.get(l2, &q).unwrap();
+    assert!(r.text().starts_with("40{\"sid\""), "{}", r.text());
+    assert_eq!(cl.handovers, 2);
+    // A second session owned by shard 1, whose requests come on the keep-alive connection
+    // that now lives on shard 0: handed back.
+    let l3 = cl.connect(1);
+    let r = cl.get(l3, "/socket.io/?EIO=4&transport=polling").unwrap();
+    let sid1 = r.text()[9..29].to_owned();
+    assert_eq!(crate::sid::shard_of(&sid1), Some(1));
+    let q1 = format!("/socket.io/?EIO=4&transport=polling&sid={sid1}");
+    let r = cl.post(l1, &q1, "40").unwrap();
+    assert_eq!(r.text(), "ok");
+    assert_eq!(cl.links[l1].0, 1);
+    let r = cl.post(l1, &q, "42[\"message\",\"again\"]").unwrap();
+    assert_eq!(r.text(), "ok");
+    assert_eq!(cl.links[l1].0, 0);
+    let r = cl.get(l2, &q).unwrap();
+    assert_eq!(r.text(), "42[\"message-back\",\"again\"]");
+    assert_eq!(cl.shards[0].stats().sessions, 1);
+    assert_eq!(cl.shards[1].stats().sessions, 1);
+}
+
+#[test]
+fn a_pipelined_request_moves_with_the_connection() {
+    let mut cl = Cluster::new(app(), 2);
+    let l0 = cl.connect(0);
+    let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
+    let sid = r.text()[9..29].to_owned();
+    let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let l1 = cl.connect(1);
+    let body = "42[\"message\",\"piped\"]";
+    let raw = format!(
+        "POST {q} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n40POST {q} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    cl.send(l1, raw.as_bytes());
+    let rs = parse_responses(&cl.take(l1));
+    assert_eq!(rs.len(), 2);
+    assert!(rs.iter().all(|r| r.text() == "ok"));
+    let r = cl.get(l0, &q).unwrap();
+    assert!(
+        r.text().ends_with("42[\"message-back\",\"piped\"]"),
+        "{}",
+        r.text()
+    );
+}
+
+#[test]
+fn the_upgrade_of_a_session_arriving_on_another_shard() {
+    let mut cl = Cluster::new(app(), 2);
+    let l0 = cl.connect(0);
+    let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
+    let sid = r.text()[9..29].to_owned();
+    let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    cl.post(l0, &q, "40").unwrap();
+    cl.get(l0, &q).unwrap();
+    let w = cl.connect(1);
+    cl.send(
+        w,
+        format!(
+            "GET /socket.io/?EIO=4&transport=websocket&sid={sid} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+             Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(cl.links[w].0, 0);
+    cl.ws_text(w, "2probe");
+    assert_eq!(texts(&cl.ws_recv(w)), vec!["3probe"]);
+    cl.ws_text(w, "5");
+    cl.ws_text(w, "42[\"message\",1]");
+    assert_eq!(texts(&cl.ws_recv(w)), vec!["42[\"message-back\",1]"]);
+}
+
+#[test]
+fn unknown_and_malformed_sids_are_answered_where_they_land() {
+    let mut cl = Cluster::new(app(), 2);
+    let l = cl.connect(1);
+    // "AA…" names shard 0, which does not know it.
+    let r = cl
+        .get(
+            l,
+            "/socket.io/?EIO=4&transport=polling&sid=AAAAAAAAAAAAAAAAAAAA",
+        )
+        .unwrap();
+    assert_eq!(r.text(), r#"{"code":1,"message":"Session ID unknown"}"#);
+    assert_eq!(cl.links[l].0, 0);
+    // A sid naming a shard that does not exist, or too short: served here.
+    let l = cl.connect(1);
+    let r = cl
+        .get(
+            l,
+            "/socket.io/?EIO=4&transport=polling&sid=__AAAAAAAAAAAAAAAAAA",
+        )
+        .unwrap();
+    assert_eq!(r.text(), r#"{"code":1,"message":"Session ID unknown"}"#);
+    let r = cl
+        .get(l, "/socket.io/?EIO=4&transport=polling&sid=A")
+        .unwrap();
+    assert_eq!(r.status, 400);
+    assert_eq!(cl.links[l].0, 1);
+}
+
+/// Collects what an `Io` handle posts, as a runtime's channels would.
+#[derive(Default)]
+struct Mailbox {
+    shards: usize,
+    posted: Mutex<Vec<(usize, MeshMessage)>>,
+}
+
+impl MeshPost for Mailbox {
+    fn shards(&self) -> usize {
+        self.shards
+    }
+    fn post(&self, shard: usize, message: MeshMessage) {
+        self.posted.lock().unwrap().push((shard, message));
+    }
+}
+
+#[test]
+fn an_io_handle_on_a_foreign_thread_reaches_every_shard() {
+    let mut cl = Cluster::new(app(), 2);
+    let a = cl.ws_client(0);
+    let b = cl.ws_client(1);
+    let c = cl.ws_client(1);
+    cl.ws_text(c, "40/custom,");
+    cl.ws_recv(c);
+    cl.ws_text(b, "42[\"join\",\"vip\"]");
+    let mailbox = Arc::new(Mailbox {
+        shards: 2,
+        ..Mailbox::default()
+    });
+    let io = Io::new(mailbox.clone());
+    let c_id = {
+        // The socket id of c in /custom is what the client saw; look it up on its shard.
+        let (s, _) = cl.links[c];
+        let st = &cl.shards[s].st;
+        st.sockets
+            .iter()
+            .find(|(_, sk)| sk.ns == 1)
+            .map(|(_, sk)| sk.id.to_string())
+            .unwrap()
+    };
+    std::thread::spawn(move || {
+        io.emit("news", &("all", 1)).unwrap();
+        io.to("vip").emit("news", &"vip").unwrap();
+        io.of("/custom").to(&c_id).emit("news", &"direct").unwrap();
+        io.of("/").except("vip").emit("news", &"not vip").unwrap();
+        assert!(io.emit("disconnect", &()).is_err());
+    })
+    .join()
+    .unwrap();
+    let posted = std::mem::take(&mut *mailbox.posted.lock().unwrap());
+    assert_eq!(posted.len(), 8, "four emits to two shards");
+    for (shard, message) in posted {
+        cl.deliver(shard, message);
+    }
+    assert_eq!(
+        texts(&cl.ws_recv(a)),
+        vec!["42[\"news\",\"all\",1]", "42[\"news\",\"not vip\"]"]
+    );
+    assert_eq!(
+        texts(&cl.ws_recv(b)),
+        vec!["42[\"news\",\"all\",1]", "42[\"news\",\"vip\"]"]
+    );
+    assert_eq!(
+        texts(&cl.ws_recv(c)),
+        vec![
+            "42[\"news\",\"all\",1]",
+            "42/custom,[\"news\",\"direct\"]",
+            "42[\"news\",\"not vip\"]"
+        ]
+    );
+}
