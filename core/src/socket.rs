@@ -224,6 +224,12 @@ impl<'a> Socket<'a> {
         Ok(())
     }
 
+    /// A handle to emit from any thread (e.g. after work on another thread is done), when
+    /// the runtime provides one (every corelay runtime does).
+    pub fn io(&self) -> Option<crate::mesh::Io> {
+        self.shard.io.clone()
+    }
+
     /// Joins a room.
     pub fn join(&mut self, room: &str) {
         if self.connected() {

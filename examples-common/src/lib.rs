@@ -35,7 +35,7 @@ impl Flags {
         let mut f = Flags {
             host: "127.0.0.1".to_owned(),
             port: 3000,
-            shards: 1,
+            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
             ping_interval_ms: None,
             ping_timeout_ms: None,
             max_payload: None,
@@ -145,6 +145,14 @@ pub fn echo_handlers(ns: Namespace) -> Namespace {
                 Err(e) => json!({ "err": e.to_string(), "args": [] }),
             };
             let _ = socket.emit("ack-result", &report);
+        });
+    })
+    .on("foreign-broadcast", |socket, event| {
+        // Emit from a plain thread through the Io handle: it reaches the sockets of every shard.
+        let (Some(io), Ok(payload)) = (socket.io(), event.args.arg::<Value>(0)) else { return };
+        let nsp = socket.namespace().to_owned();
+        std::thread::spawn(move || {
+            let _ = io.of(&nsp).emit("foreign", &payload);
         });
     })
     .on("disconnect-me", |socket, _| socket.disconnect(false))

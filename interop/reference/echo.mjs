@@ -32,6 +32,11 @@ function onConnection(socket) {
     });
   });
 
+  // corelay emits this from a plain thread through its Io handle; Node has one thread.
+  socket.on("foreign-broadcast", (payload) => {
+    socket.nsp.emit("foreign", payload);
+  });
+
   socket.on("disconnect-me", () => {
     socket.disconnect();
   });

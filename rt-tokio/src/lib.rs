@@ -26,8 +26,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{watch, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 
 pub use corelay_core::*;
 
@@ -48,7 +49,8 @@ impl Server {
         ServerBuilder {
             app,
             addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            shards: 1,
+            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pin: false,
         }
     }
 }
@@ -59,6 +61,7 @@ pub struct ServerBuilder {
     app: Arc<App>,
     addr: SocketAddr,
     shards: usize,
+    pin: bool,
 }
 
 impl ServerBuilder {
@@ -68,10 +71,15 @@ impl ServerBuilder {
         self
     }
 
-    /// How many shards (threads) to run. One until cross-shard session routing lands: a
-    /// polling session's requests must reach the shard that owns it.
+    /// How many shards (threads) to run; one per core by default.
     pub fn shards(mut self, n: usize) -> Self {
-        self.shards = n.max(1);
+        self.shards = n.clamp(1, corelay_core::sid::MAX_SHARDS);
+        self
+    }
+
+    /// Pins shard `i` to core `i` (modulo the number of cores).
+    pub fn pin_cores(mut self, pin: bool) -> Self {
+        self.pin = pin;
         self
     }
 
@@ -85,19 +93,36 @@ impl ServerBuilder {
         }
         let (tx, rx) = watch::channel(false);
         let count = listeners.len();
+        let (senders, receivers): (Vec<_>, Vec<_>) =
+            (0..count).map(|_| mpsc::unbounded_channel()).unzip();
+        let mesh = Arc::new(Mesh { senders });
+        let cores = if self.pin {
+            core_affinity::get_core_ids().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         let mut threads = Vec::with_capacity(count);
-        for (index, listener) in listeners.into_iter().enumerate() {
-            let app = self.app.clone();
-            let rx = rx.clone();
+        for ((index, listener), inbox) in listeners.into_iter().enumerate().zip(receivers) {
+            let shard = ShardSetup {
+                app: self.app.clone(),
+                index,
+                count,
+                listener,
+                shutdown: rx.clone(),
+                mesh: mesh.clone(),
+                inbox,
+                core: (!cores.is_empty()).then(|| cores[index % cores.len()]),
+            };
             let t = std::thread::Builder::new()
                 .name(format!("corelay-shard-{index}"))
-                .spawn(move || run_shard(app, index, count, listener, rx))?;
+                .spawn(move || run_shard(shard))?;
             threads.push(t);
         }
         Ok(RunningServer {
             local_addr,
             shutdown: tx,
             threads,
+            io: Io::new(mesh),
         })
     }
 }
@@ -108,6 +133,7 @@ pub struct RunningServer {
     local_addr: SocketAddr,
     shutdown: watch::Sender<bool>,
     threads: Vec<JoinHandle<()>>,
+    io: Io,
 }
 
 impl RunningServer {
@@ -120,6 +146,11 @@ impl RunningServer {
     /// are flushed before connections close.
     pub fn shutdown(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// A handle to emit to the sockets of every shard from any thread.
+    pub fn io(&self) -> Io {
+        self.io.clone()
     }
 
     /// A handle that can start the shutdown from another thread.
@@ -159,13 +190,54 @@ fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
     Ok(socket.into())
 }
 
-fn run_shard(
+/// What crosses to a shard's thread: mesh messages and connections handed over.
+enum Envelope {
+    Mesh(MeshMessage),
+    Conn(std::net::TcpStream, SocketAddr, Bytes),
+}
+
+/// The shards' inboxes; a tokio channel wakes the receiving shard's task.
+struct Mesh {
+    senders: Vec<mpsc::UnboundedSender<Envelope>>,
+}
+
+impl MeshPost for Mesh {
+    fn shards(&self) -> usize {
+        self.senders.len()
+    }
+
+    fn post(&self, shard: usize, message: MeshMessage) {
+        if let Some(tx) = self.senders.get(shard) {
+            let _ = tx.send(Envelope::Mesh(message));
+        }
+    }
+}
+
+struct ShardSetup {
     app: Arc<App>,
     index: usize,
     count: usize,
     listener: std::net::TcpListener,
     shutdown: watch::Receiver<bool>,
-) {
+    mesh: Arc<Mesh>,
+    inbox: mpsc::UnboundedReceiver<Envelope>,
+    core: Option<core_affinity::CoreId>,
+}
+
+fn run_shard(setup: ShardSetup) {
+    let ShardSetup {
+        app,
+        index,
+        count,
+        listener,
+        shutdown,
+        mesh,
+        inbox,
+        core,
+    } = setup;
+    if let Some(core) = core {
+        core_affinity::set_for_current(core);
+    }
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -185,14 +257,18 @@ fn run_shard(
                 return;
             }
         };
+        let mut shard = Shard::new(app, index, count, Instant::now());
+        shard.set_io(Io::new(mesh.clone()));
         let driver = Rc::new(Driver {
-            shard: RefCell::new(Shard::new(app, index, count, Instant::now())),
+            shard: RefCell::new(shard),
             conns: RefCell::new(HashMap::new()),
             scratch: RefCell::new(vec![0; SCRATCH]),
             timer: Notify::new(),
             armed: Cell::new(None),
+            mesh,
         });
         tokio::task::spawn_local(timer_task(driver.clone()));
+        tokio::task::spawn_local(inbox_task(driver.clone(), inbox));
         accept_loop(driver.clone(), listener, shutdown).await;
         // Graceful shutdown: let the core close everything, then wait for the connections.
         driver.shard.borrow_mut().shutdown(Instant::now());
@@ -206,6 +282,25 @@ fn run_shard(
     });
 }
 
+async fn inbox_task(driver: Rc<Driver>, mut inbox: mpsc::UnboundedReceiver<Envelope>) {
+    while let Some(envelope) = inbox.recv().await {
+        match envelope {
+            Envelope::Mesh(message) => driver
+                .shard
+                .borrow_mut()
+                .handle_mesh(Instant::now(), message),
+            Envelope::Conn(stream, peer, data) => {
+                let Ok(stream) = TcpStream::from_std(stream) else {
+                    continue;
+                };
+                let id = driver.shard.borrow_mut().adopt(Instant::now(), peer, &data);
+                driver.register(id, stream, peer);
+            }
+        }
+        driver.drive();
+    }
+}
+
 async fn accept_loop(
     driver: Rc<Driver>,
     listener: TcpListener,
@@ -217,14 +312,7 @@ async fn accept_loop(
                 let Ok((stream, peer)) = accepted else { continue };
                 let _ = stream.set_nodelay(true);
                 let id = driver.shard.borrow_mut().accept(Instant::now(), peer);
-                let io = Rc::new(ConnIo {
-                    stream,
-                    blocked: Cell::new(false),
-                    closed: Cell::new(false),
-                    wake: Notify::new(),
-                });
-                driver.conns.borrow_mut().insert(id, io.clone());
-                tokio::task::spawn_local(conn_task(driver.clone(), id, io));
+                driver.register(id, stream, peer);
                 driver.drive();
             }
             _ = shutdown.changed() => return,
@@ -239,10 +327,14 @@ struct Driver {
     scratch: RefCell<Vec<u8>>,
     timer: Notify,
     armed: Cell<Option<Instant>>,
+    mesh: Arc<Mesh>,
 }
 
 struct ConnIo {
     stream: TcpStream,
+    peer: SocketAddr,
+    /// Set when the core hands the connection to another shard: (shard, bytes read).
+    handed: RefCell<Option<(usize, Bytes)>>,
     /// A write would block: wait for writability, then write the rest.
     blocked: Cell<bool>,
     closed: Cell<bool>,
@@ -250,10 +342,38 @@ struct ConnIo {
 }
 
 impl Driver {
+    /// Starts serving a connection the core knows as `id`.
+    fn register(self: &Rc<Self>, id: ConnId, stream: TcpStream, peer: SocketAddr) {
+        let io = Rc::new(ConnIo {
+            stream,
+            peer,
+            handed: RefCell::new(None),
+            blocked: Cell::new(false),
+            closed: Cell::new(false),
+            wake: Notify::new(),
+        });
+        self.conns.borrow_mut().insert(id, io.clone());
+        tokio::task::spawn_local(conn_task(self.clone(), id, io));
+    }
+
     /// Drains every output of the core.
     fn drive(&self) {
         loop {
             let mut progress = false;
+            loop {
+                let next = self.shard.borrow_mut().poll_mesh();
+                let Some((target, message)) = next else { break };
+                progress = true;
+                let me = self.shard.borrow().index();
+                match target {
+                    MeshTarget::Others => {
+                        for k in (0..self.mesh.senders.len()).filter(|&k| k != me) {
+                            self.mesh.post(k, message.clone());
+                        }
+                    }
+                    MeshTarget::Shard(k) => self.mesh.post(k, message),
+                }
+            }
             loop {
                 let next = self.shard.borrow_mut().poll_transmit();
                 let Some(id) = next else { break };
@@ -273,6 +393,14 @@ impl Driver {
                     }
                     Action::Close(id) => {
                         if let Some(io) = self.conns.borrow_mut().remove(&id) {
+                            io.closed.set(true);
+                            io.wake.notify_one();
+                        }
+                    }
+                    Action::HandOver { conn, shard, data } => {
+                        // The connection task gives the socket away when it wakes.
+                        if let Some(io) = self.conns.borrow_mut().remove(&conn) {
+                            *io.handed.borrow_mut() = Some((shard, data));
                             io.closed.set(true);
                             io.wake.notify_one();
                         }
@@ -328,6 +456,17 @@ impl Driver {
 async fn conn_task(driver: Rc<Driver>, id: ConnId, io: Rc<ConnIo>) {
     loop {
         if io.closed.get() {
+            let handed = io.handed.borrow_mut().take();
+            if let Some((shard, data)) = handed {
+                // Only this task holds the socket now: move it to the owning shard.
+                if let Ok(io) = Rc::try_unwrap(io) {
+                    if let Ok(stream) = io.stream.into_std() {
+                        if let Some(tx) = driver.mesh.senders.get(shard) {
+                            let _ = tx.send(Envelope::Conn(stream, io.peer, data));
+                        }
+                    }
+                }
+            }
             return;
         }
         let blocked = io.blocked.get();

@@ -247,6 +247,7 @@ pub(crate) struct State {
 pub struct Shard {
     pub(crate) app: Arc<App>,
     pub(crate) st: State,
+    pub(crate) io: Option<crate::mesh::Io>,
 }
 
 impl std::fmt::Debug for Shard {
@@ -281,6 +282,7 @@ impl Shard {
             .collect();
         Shard {
             app,
+            io: None,
             st: State {
                 index,
                 count,
@@ -370,6 +372,11 @@ impl Shard {
     /// A message for other shards, if any.
     pub fn poll_mesh(&mut self) -> Option<(crate::mesh::MeshTarget, crate::mesh::MeshMessage)> {
         self.st.mesh_out.pop_front()
+    }
+
+    /// Gives handlers an [`crate::Io`] handle ([`crate::Socket::io`]); the shim sets it.
+    pub fn set_io(&mut self, io: crate::mesh::Io) {
+        self.io = Some(io);
     }
 
     /// This shard's index.

@@ -1,0 +1,91 @@
+// Cases only several shards can break (the Rust server runs with --shards 2 here; the Node
+// reference has one thread and ignores the flag). A socket id's first two characters name
+// the shard that owns it, which lets the tests see that clients really are spread.
+import { it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, serverKind } from "../lib/server.mjs";
+import { TEST_TIMEOUT, useClient, waitForUnlessConnectError, waitFor, until } from "../lib/util.mjs";
+
+const CLIENTS = 8;
+let bench;
+let echo;
+before(async () => {
+  [bench, echo] = await Promise.all([
+    startServer("bench", { args: ["--shards", "2"] }),
+    startServer("echo", { args: ["--shards", "2"] }),
+  ]);
+});
+after(async () => {
+  await Promise.all([bench?.stop(), echo?.stop()]);
+});
+
+async function clients(t, url, n, opts) {
+  const all = Array.from({ length: n }, () => useClient(t, url, opts));
+  await Promise.all(all.map((s) => (s.connected ? null : waitForUnlessConnectError(s, "connect"))));
+  return all;
+}
+
+/** With corelay, the clients must be on both shards, or the test proves nothing. */
+function assertSpread(sockets) {
+  if (serverKind() === "node") return;
+  const shards = new Set(sockets.map((s) => s.id.slice(0, 2)));
+  assert.ok(shards.size >= 2, `clients all landed on one shard: ${[...shards]}`);
+}
+
+for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) {
+  it(`room members spread over both shards all get its broadcasts (${transports.join("+")})`, { timeout: TEST_TIMEOUT }, async (t) => {
+    const members = await clients(t, bench.url, CLIENTS, { transports });
+    const [outsider] = await clients(t, bench.url, 1, { transports });
+    assertSpread(members);
+    const got = new Map([...members, outsider].map((s) => [s, []]));
+    for (const [s, list] of got) s.on("tick", (x) => list.push(x));
+    await Promise.all(members.map((s) => s.emitWithAck("join", "spread")));
+    outsider.emit("room-broadcast", "spread", { n: 1 });
+    outsider.emit("broadcast", "barrier");
+    await until(() => [...got.values()].every((l) => l.includes("barrier")), "every client got the barrier");
+    for (const s of members) assert.deepEqual(got.get(s), [{ n: 1 }, "barrier"]);
+    assert.deepEqual(got.get(outsider), ["barrier"]);
+  });
+}
+
+it("polling requests landing on the shard that does not own the session are served", { timeout: TEST_TIMEOUT }, async () => {
+  // Every request on a new TCP connection: the kernel picks the shard each time.
+  const base = `${echo.url}/socket.io/?EIO=4&transport=polling`;
+  const opts = { headers: { Connection: "close" } };
+  const open = await (await fetch(base, opts)).text();
+  const sid = JSON.parse(open.slice(1)).sid;
+  const q = `${base}&sid=${sid}`;
+  const post = async (body) => {
+    const r = await fetch(q, { ...opts, method: "POST", body, headers: { ...opts.headers, "Content-Type": "text/plain;charset=UTF-8" } });
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), "ok");
+  };
+  await post("40");
+  const first = await (await fetch(q, opts)).text();
+  assert.match(first, /^40\{"sid":"[\w-]{20}"\}\x1e42\["auth",\{\}\]$/);
+  for (let i = 0; i < 12; i++) {
+    await post(`42["message",${i}]`);
+    const r = await fetch(q, opts);
+    assert.equal(r.status, 200);
+    assert.equal(await r.text(), `42["message-back",${i}]`);
+  }
+});
+
+it("polling sessions upgrade when the WebSocket lands on the other shard", { timeout: TEST_TIMEOUT }, async (t) => {
+  const all = await clients(t, echo.url, CLIENTS, { transports: ["polling", "websocket"] });
+  assertSpread(all);
+  await Promise.all(all.map((s) => (s.io.engine.transport.name === "websocket" ? null : waitFor(s.io.engine, "upgrade"))));
+  for (const s of all) assert.equal(s.io.engine.transport.name, "websocket");
+  const echoes = await Promise.all(all.map((s, i) => s.emitWithAck("message-with-ack", i)));
+  assert.deepEqual(echoes, all.map((_, i) => i));
+});
+
+it("an Io handle used from a foreign thread reaches clients on every shard", { timeout: TEST_TIMEOUT }, async (t) => {
+  const all = await clients(t, echo.url, CLIENTS, { transports: ["websocket"] });
+  const polling = await clients(t, echo.url, 2, { transports: ["polling"] });
+  assertSpread(all);
+  const everyone = [...all, ...polling];
+  const got = everyone.map((s) => waitFor(s, "foreign"));
+  all[0].emit("foreign-broadcast", { from: "elsewhere" });
+  for (const p of got) assert.deepEqual((await p)[0], { from: "elsewhere" });
+});
