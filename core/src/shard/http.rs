@@ -3,7 +3,7 @@
 
 use bytes::{Bytes, BytesMut};
 
-use super::{Action, AfterFlush, ConnId, ConnState, Shard, Transport};
+use super::{AfterFlush, ConnState, Shard, Transport};
 use crate::config::TransportKind;
 use crate::socket::DisconnectReason;
 use crate::wire::http::{self, HeadLimits, Method, RequestHead};
@@ -56,7 +56,7 @@ impl Shard {
             }
             Ok(Some((head, n))) => {
                 if let Some(owner) = self.owner_elsewhere(&head) {
-                    self.hand_over(ci, owner);
+                    self.st.hand_over(ci, owner);
                     return false;
                 }
                 let c = &mut self.st.conns[ci];
@@ -75,19 +75,6 @@ impl Shard {
         let sid = http::query_param(&head.query, "sid")?;
         let owner = crate::sid::shard_of(&sid)?;
         (owner != self.st.index && owner < self.st.count).then_some(owner)
-    }
-
-    /// Gives the connection, with everything read from it, to the shard that owns its session.
-    fn hand_over(&mut self, ci: usize, shard: usize) {
-        let c = self.st.conns.remove(ci);
-        let conn = ConnId {
-            index: ci as u32,
-            generation: c.generation,
-        };
-        let data = c.rbuf.freeze();
-        self.st
-            .actions
-            .push_back(Action::HandOver { conn, shard, data });
     }
 
     /// Reads body bytes; false when more are needed.

@@ -107,6 +107,8 @@ pub(crate) enum ConnState {
         decoder: ws::Decoder,
         probe: bool,
     },
+    /// Waiting for its queue to be written before moving to another shard: input is kept.
+    Moving,
     /// Closing: input is discarded.
     Closing,
 }
@@ -116,6 +118,8 @@ pub(crate) enum ConnState {
 pub(crate) enum AfterFlush {
     Shutdown,
     Close,
+    /// Hand the connection to this shard.
+    HandOver(usize),
 }
 
 pub(crate) struct Conn {
@@ -572,7 +576,7 @@ impl Shard {
                         return;
                     }
                 }
-                ConnState::Held { .. } => {
+                ConnState::Held { .. } | ConnState::Moving => {
                     // A pipelined request waits for the held answer; keep it bounded.
                     let limit =
                         self.app.config.max_header_size + self.app.config.max_http_buffer_size;
@@ -683,6 +687,27 @@ impl State {
                 self.conns.remove(ci);
                 self.actions.push_back(Action::Close(id));
             }
+            AfterFlush::HandOver(shard) => {
+                let c = self.conns.remove(ci);
+                let data = c.rbuf.freeze();
+                self.actions.push_back(Action::HandOver {
+                    conn: id,
+                    shard,
+                    data,
+                });
+            }
+        }
+    }
+
+    /// Gives a connection, with everything read from it, to the shard that owns its session,
+    /// once what it already owes its client (an earlier response) is written.
+    pub(crate) fn hand_over(&mut self, ci: usize, shard: usize) {
+        let c = &mut self.conns[ci];
+        if c.out.is_empty() {
+            self.flushed_close(ci, AfterFlush::HandOver(shard));
+        } else {
+            c.state = ConnState::Moving;
+            c.after_flush = Some(AfterFlush::HandOver(shard));
         }
     }
 }

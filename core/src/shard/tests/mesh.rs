@@ -407,3 +407,30 @@ fn an_io_handle_on_a_foreign_thread_reaches_every_shard() {
         ]
     );
 }
+
+#[test]
+fn a_connection_moves_only_after_its_earlier_answer_is_written() {
+    let mut cl = Cluster::new(app(), 2);
+    let l0 = cl.connect(0);
+    let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
+    let sid0 = r.text()[9..29].to_owned();
+    // On shard 1: a handshake (answered by shard 1) pipelined with a POST for shard 0.
+    let l1 = cl.connect(1);
+    let raw = format!(
+        "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n\
+         POST /socket.io/?EIO=4&transport=polling&sid={sid0} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n40"
+    );
+    let (s, id) = cl.links[l1];
+    cl.shards[s].receive(cl.now, id, raw.as_bytes());
+    // The answer to the handshake is still queued: no hand-over yet.
+    assert!(cl.shards[1].poll_action().is_none());
+    let rs = parse_responses(&cl.take(l1));
+    assert_eq!(rs.len(), 2, "both answers arrive, in order");
+    assert!(
+        rs[0].text().starts_with("0{\"sid\":\"AB"),
+        "{}",
+        rs[0].text()
+    );
+    assert_eq!(rs[1].text(), "ok");
+    assert_eq!(cl.links[l1].0, 0);
+}
