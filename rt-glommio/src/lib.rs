@@ -55,7 +55,6 @@ use std::pin::{pin, Pin};
 use std::rc::Rc;
 use std::sync::{mpsc, Arc, Mutex, MutexGuard, PoisonError};
 use std::task::{Context, Poll, Waker};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -68,6 +67,7 @@ use nix::sys::resource::{getrlimit, Resource};
 use nix::sys::socket::{self as sock, MsgFlags, SockaddrStorage};
 
 pub use corelay_core::*;
+use corelay_rt::{Launch, Settings};
 
 /// How long a shutdown may take before the remaining connections are dropped.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
@@ -88,57 +88,35 @@ pub struct Server;
 impl Server {
     /// A server for `app`.
     pub fn builder(app: Arc<App>) -> ServerBuilder {
-        ServerBuilder {
-            app,
-            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            pin: false,
-        }
+        ServerBuilder::new(app)
     }
 }
 
-/// Settings of the runtime side of a server.
+/// Configures a server on glommio: `bind`, `shards`, `pin_cores`, then `start`.
+pub type ServerBuilder = corelay_rt::ServerBuilder<Glommio>;
+pub use corelay_rt::{RunningServer, ShutdownHandle};
+
+/// The glommio runtime: one `LocalExecutor` per shard thread.
 #[derive(Debug)]
-pub struct ServerBuilder {
-    app: Arc<App>,
-    addr: SocketAddr,
-    shards: usize,
-    pin: bool,
-}
+pub struct Glommio;
 
-impl ServerBuilder {
-    /// The address to listen on (127.0.0.1:3000 by default; port 0 picks a free port).
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.addr = addr;
-        self
-    }
-
-    /// How many shards (threads) to run; one per core by default.
-    pub fn shards(mut self, n: usize) -> Self {
-        self.shards = n.clamp(1, corelay_core::sid::MAX_SHARDS);
-        self
-    }
-
-    /// Pins shard `i` to the `i`-th online CPU (modulo their count). Off by default.
-    pub fn pin_cores(mut self, pin: bool) -> Self {
-        self.pin = pin;
-        self
-    }
+impl Launch for Glommio {
+    type Options = ();
 
     /// Starts the shard threads, each binding its listener. The first shard binds the given
     /// address, the others its actual address (so that port 0 gives one port for all).
-    pub fn start(self) -> io::Result<RunningServer> {
-        let count = self.shards;
+    fn launch(app: Arc<App>, settings: &Settings, _: &()) -> io::Result<RunningServer> {
+        let count = settings.shards;
         let mesh = Arc::new(Mesh {
             inboxes: (0..count)
                 .map(|_| Mutex::new((Some(Vec::new()), None)))
                 .collect(),
         });
         let mut threads = Vec::with_capacity(count);
-        let mut addr = self.addr;
+        let mut addr = settings.addr;
         for index in 0..count {
             let (ready_tx, ready_rx) = mpsc::sync_channel(1);
-            let (app, mesh2, pin) = (self.app.clone(), mesh.clone(), self.pin);
+            let (app, mesh2, pin) = (app.clone(), mesh.clone(), settings.pin);
             let spawned = std::thread::Builder::new()
                 .name(format!("corelay-shard-{index}"))
                 .spawn(move || run_shard(app, index, count, addr, pin, mesh2, ready_tx));
@@ -160,60 +138,9 @@ impl ServerBuilder {
                 }
             }
         }
-        Ok(RunningServer {
-            local_addr: addr,
-            mesh,
-            threads,
-        })
-    }
-}
-
-/// A started server.
-#[derive(Debug)]
-pub struct RunningServer {
-    local_addr: SocketAddr,
-    mesh: Arc<Mesh>,
-    threads: Vec<JoinHandle<()>>,
-}
-
-impl RunningServer {
-    /// The address the listeners are bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Starts a graceful shutdown: sockets leave with "server shutting down" and queued bytes
-    /// are flushed before connections close.
-    pub fn shutdown(&self) {
-        self.mesh.stop();
-    }
-
-    /// A handle to emit to the sockets of every shard from any thread.
-    pub fn io(&self) -> Io {
-        Io::new(self.mesh.clone())
-    }
-
-    /// A handle that can start the shutdown from another thread.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.mesh.clone())
-    }
-
-    /// Waits until every shard has stopped.
-    pub fn wait(self) {
-        for t in self.threads {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Starts a server's graceful shutdown from any thread.
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle(Arc<Mesh>);
-
-impl ShutdownHandle {
-    /// Starts the shutdown.
-    pub fn shutdown(&self) {
-        self.0.stop();
+        let stop_mesh = mesh.clone();
+        let stop = Arc::new(move || stop_mesh.stop());
+        Ok(RunningServer::new(addr, threads, Io::new(mesh), stop))
     }
 }
 
@@ -537,14 +464,9 @@ impl Driver {
                 let next = self.shard.borrow_mut().poll_mesh();
                 let Some((target, message)) = next else { break };
                 progress = true;
-                match target {
-                    MeshTarget::Others => {
-                        let me = self.shard.borrow().index();
-                        for k in (0..self.mesh.inboxes.len()).filter(|&k| k != me) {
-                            self.mesh.post(k, message.clone());
-                        }
-                    }
-                    MeshTarget::Shard(k) => self.mesh.post(k, message),
+                let me = self.shard.borrow().index();
+                for k in corelay_rt::recipients(target, me, self.mesh.inboxes.len()) {
+                    self.mesh.post(k, message.clone());
                 }
             }
             loop {
@@ -588,7 +510,7 @@ impl Driver {
         }
         let next = self.shard.borrow().poll_timeout();
         if let Some(t) = next {
-            if self.armed.get().map_or(true, |armed| t < armed) {
+            if self.armed.get().is_none_or(|armed| t < armed) {
                 self.timer.notify();
             }
         }
@@ -728,8 +650,7 @@ async fn timer_task(driver: Rc<Driver>) {
     }
 }
 
-/// Runs an example application: binds `addr` with `shards` shards, hands the bound address to
-/// `wait` (which prints it and blocks until a signal), then shuts down gracefully.
+/// Runs an example application (see `corelay-examples`) on glommio.
 #[doc(hidden)]
 pub fn serve_example(
     app: Arc<App>,
@@ -737,15 +658,5 @@ pub fn serve_example(
     shards: usize,
     wait: impl FnOnce(SocketAddr),
 ) {
-    let server = Server::builder(app)
-        .bind(addr)
-        .shards(shards)
-        .start()
-        .unwrap_or_else(|e| {
-            eprintln!("cannot listen on {addr}: {e}");
-            std::process::exit(1)
-        });
-    wait(server.local_addr());
-    server.shutdown();
-    server.wait();
+    corelay_rt::serve_example::<Glommio>(app, addr, shards, wait)
 }

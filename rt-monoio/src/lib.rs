@@ -48,10 +48,10 @@ use std::os::unix::net::UnixStream as StdUnixStream;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc, Mutex, PoisonError};
 use std::task::{Poll, Waker};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use corelay_rt::{Launch, Settings};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, AsyncWriteRentExt, CancelableAsyncReadRent};
 use monoio::io::{Canceller, OwnedReadHalf, OwnedWriteHalf, Splitable};
 use monoio::net::{TcpListener, TcpStream, UnixStream};
@@ -82,13 +82,35 @@ pub struct Server;
 impl Server {
     /// A server for `app`.
     pub fn builder(app: Arc<App>) -> ServerBuilder {
-        ServerBuilder {
-            app,
-            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            pin: false,
-            driver: Driver::Auto,
-        }
+        ServerBuilder::new(app)
+    }
+}
+
+/// Configures a server on monoio: `bind`, `shards`, `pin_cores`, [`DriverExt::driver`], then
+/// `start`.
+pub type ServerBuilder = corelay_rt::ServerBuilder<Monoio>;
+pub use corelay_rt::{RunningServer, ShutdownHandle};
+
+/// The monoio runtime: one runtime per shard thread, on the chosen [`Driver`].
+#[derive(Debug)]
+pub struct Monoio;
+
+/// monoio's own settings.
+#[derive(Debug, Default)]
+pub struct Options {
+    driver: Driver,
+}
+
+/// The monoio setting of the builder.
+pub trait DriverExt {
+    /// The I/O driver ([`Driver::Auto`] by default). `CORELAY_MONOIO_DRIVER` overrides it.
+    fn driver(self, driver: Driver) -> Self;
+}
+
+impl DriverExt for ServerBuilder {
+    fn driver(mut self, driver: Driver) -> Self {
+        self.options_mut().driver = driver;
+        self
     }
 }
 
@@ -138,51 +160,14 @@ impl Driver {
     }
 }
 
-/// Settings of the runtime side of a server.
-#[derive(Debug)]
-pub struct ServerBuilder {
-    app: Arc<App>,
-    addr: SocketAddr,
-    shards: usize,
-    pin: bool,
-    driver: Driver,
-}
+impl Launch for Monoio {
+    type Options = Options;
 
-impl ServerBuilder {
-    /// The address to listen on (127.0.0.1:3000 by default; port 0 picks a free port).
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.addr = addr;
-        self
-    }
-
-    /// How many shards (threads) to run; one per core by default.
-    pub fn shards(mut self, n: usize) -> Self {
-        self.shards = n.clamp(1, corelay_core::sid::MAX_SHARDS);
-        self
-    }
-
-    /// Pins shard `i` to core `i` (modulo the number of cores).
-    pub fn pin_cores(mut self, pin: bool) -> Self {
-        self.pin = pin;
-        self
-    }
-
-    /// The I/O driver ([`Driver::Auto`] by default). `CORELAY_MONOIO_DRIVER` overrides it.
-    pub fn driver(mut self, driver: Driver) -> Self {
-        self.driver = driver;
-        self
-    }
-
-    /// Binds the listeners and starts the shard threads; fails if a shard can not build its
-    /// runtime (e.g. [`Driver::IoUring`] without io_uring).
-    pub fn start(self) -> io::Result<RunningServer> {
-        let driver = Driver::from_env().unwrap_or(self.driver);
-        let first = reuseport_listener(self.addr)?;
-        let local_addr = first.local_addr()?;
-        let mut listeners = vec![first];
-        for _ in 1..self.shards {
-            listeners.push(reuseport_listener(local_addr)?);
-        }
+    /// Fails if a shard can not build its runtime (e.g. [`Driver::IoUring`] without io_uring).
+    fn launch(app: Arc<App>, settings: &Settings, options: &Options) -> io::Result<RunningServer> {
+        let driver = Driver::from_env().unwrap_or(options.driver);
+        let (local_addr, listeners) =
+            corelay_rt::reuseport_listeners(settings.addr, settings.shards)?;
         let count = listeners.len();
         let mut doors = Vec::with_capacity(count);
         let mut ears = Vec::with_capacity(count);
@@ -197,22 +182,16 @@ impl ServerBuilder {
             ears.push(ear);
         }
         let mesh = Arc::new(Mesh { doors });
-        // From here on, dropping `server` (on an error) stops the shards already started.
-        let mut server = RunningServer {
-            local_addr,
-            shutdown: ShutdownHandle(Arc::new(Stop(mesh.clone()))),
-            threads: Vec::with_capacity(count),
-            io: Io::new(mesh.clone()),
-        };
-        let cores = if self.pin {
-            core_affinity::get_core_ids().unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+        // From here on, an early return drops `stop`, which stops the shards already started.
+        let stop = Stop(mesh.clone());
+        let cores = corelay_rt::shard_cores(settings.pin, count);
+        let mut threads = Vec::with_capacity(count);
         let (ready, started) = mpsc::channel();
-        for ((index, listener), ear) in listeners.into_iter().enumerate().zip(ears) {
+        for (((index, listener), ear), core) in
+            listeners.into_iter().enumerate().zip(ears).zip(cores)
+        {
             let setup = ShardSetup {
-                app: self.app.clone(),
+                app: app.clone(),
                 index,
                 count,
                 listener,
@@ -220,14 +199,21 @@ impl ServerBuilder {
                 mesh: mesh.clone(),
                 driver,
                 ready: ready.clone(),
-                core: (!cores.is_empty()).then(|| cores[index % cores.len()]),
+                core,
             };
             let t = std::thread::Builder::new()
                 .name(format!("corelay-shard-{index}"))
                 .spawn(move || run_shard(setup))?;
-            server.threads.push(t);
+            threads.push(t);
         }
         drop(ready);
+        // Dropping the server and every handle stops the shards too.
+        let server = RunningServer::new(
+            local_addr,
+            threads,
+            Io::new(mesh),
+            Arc::new(move || stop.0.stop()),
+        );
         for _ in 0..count {
             let result = started
                 .recv()
@@ -242,58 +228,6 @@ impl ServerBuilder {
     }
 }
 
-/// A started server.
-#[derive(Debug)]
-pub struct RunningServer {
-    local_addr: SocketAddr,
-    shutdown: ShutdownHandle,
-    threads: Vec<JoinHandle<()>>,
-    io: Io,
-}
-
-impl RunningServer {
-    /// The address the listeners are bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Starts a graceful shutdown: sockets leave with "server shutting down" and queued bytes
-    /// are flushed before connections close.
-    pub fn shutdown(&self) {
-        self.shutdown.shutdown();
-    }
-
-    /// A handle to emit to the sockets of every shard from any thread.
-    pub fn io(&self) -> Io {
-        self.io.clone()
-    }
-
-    /// A handle that can start the shutdown from another thread.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        self.shutdown.clone()
-    }
-
-    /// Waits until every shard has stopped.
-    pub fn wait(self) {
-        for t in self.threads {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Starts a server's graceful shutdown from any thread. Once the server and every handle are
-/// dropped, the server shuts down too.
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle(Arc<Stop>);
-
-impl ShutdownHandle {
-    /// Starts the shutdown.
-    pub fn shutdown(&self) {
-        let Stop(mesh) = &*self.0;
-        mesh.stop();
-    }
-}
-
 #[derive(Debug)]
 struct Stop(Arc<Mesh>);
 
@@ -301,18 +235,6 @@ impl Drop for Stop {
     fn drop(&mut self) {
         self.0.stop();
     }
-}
-
-fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    socket.set_reuse_port(true)?;
-    socket.set_nodelay(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
 }
 
 /// What crosses to a shard's thread: mesh messages and connections handed over.
@@ -397,7 +319,7 @@ struct ShardSetup {
     mesh: Arc<Mesh>,
     driver: Driver,
     ready: mpsc::Sender<io::Result<()>>,
-    core: Option<core_affinity::CoreId>,
+    core: Option<corelay_rt::CoreId>,
 }
 
 fn run_shard(setup: ShardSetup) {
@@ -412,9 +334,7 @@ fn run_shard(setup: ShardSetup) {
         ready,
         core,
     } = setup;
-    if let Some(core) = core {
-        core_affinity::set_for_current(core);
-    }
+    corelay_rt::pin_current(core);
     let mut rt = match driver.runtime() {
         Ok(rt) => rt,
         Err(e) => {
@@ -616,13 +536,8 @@ impl Shim {
                 let Some((target, message)) = next else { break };
                 progress = true;
                 let me = self.shard.borrow().index();
-                match target {
-                    MeshTarget::Others => {
-                        for k in (0..self.mesh.doors.len()).filter(|&k| k != me) {
-                            self.mesh.post(k, message.clone());
-                        }
-                    }
-                    MeshTarget::Shard(k) => self.mesh.post(k, message),
+                for k in corelay_rt::recipients(target, me, self.mesh.doors.len()) {
+                    self.mesh.post(k, message.clone());
                 }
             }
             loop {
@@ -665,7 +580,7 @@ impl Shim {
         }
         let next = self.shard.borrow().poll_timeout();
         if let Some(t) = next {
-            if self.armed.get().map_or(true, |armed| t < armed) {
+            if self.armed.get().is_none_or(|armed| t < armed) {
                 self.rearm.set(true);
                 self.timer.wake();
             }
@@ -812,8 +727,7 @@ async fn timer_loop(shim: &Shim) {
     }
 }
 
-/// Runs an example application: binds `addr` with `shards` shards, hands the bound address to
-/// `wait` (which prints it and blocks until a signal), then shuts down gracefully.
+/// Runs an example application (see `corelay-examples`) on monoio.
 #[doc(hidden)]
 pub fn serve_example(
     app: Arc<App>,
@@ -821,15 +735,5 @@ pub fn serve_example(
     shards: usize,
     wait: impl FnOnce(SocketAddr),
 ) {
-    let server = Server::builder(app)
-        .bind(addr)
-        .shards(shards)
-        .start()
-        .unwrap_or_else(|e| {
-            eprintln!("cannot listen on {addr}: {e}");
-            std::process::exit(1)
-        });
-    wait(server.local_addr());
-    server.shutdown();
-    server.wait();
+    corelay_rt::serve_example::<Monoio>(app, addr, shards, wait)
 }

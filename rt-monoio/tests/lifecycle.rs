@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
-use corelay_monoio::{App, Driver, Server};
+use corelay_monoio::{App, Driver, DriverExt, Server};
 
 /// An Engine.IO handshake over a fresh connection: the response head and body.
 fn handshake(addr: SocketAddr) -> String {

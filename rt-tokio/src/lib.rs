@@ -23,10 +23,10 @@ use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use corelay_rt::{Launch, Settings};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch, Notify};
 
@@ -46,148 +46,54 @@ pub struct Server;
 impl Server {
     /// A server for `app`.
     pub fn builder(app: Arc<App>) -> ServerBuilder {
-        ServerBuilder {
-            app,
-            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
-            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            pin: false,
-        }
+        ServerBuilder::new(app)
     }
 }
 
-/// Settings of the runtime side of a server.
+/// Configures a server on tokio: `bind`, `shards`, `pin_cores`, then `start`.
+pub type ServerBuilder = corelay_rt::ServerBuilder<Tokio>;
+pub use corelay_rt::{RunningServer, ShutdownHandle};
+
+/// The tokio runtime: one current-thread runtime per shard.
 #[derive(Debug)]
-pub struct ServerBuilder {
-    app: Arc<App>,
-    addr: SocketAddr,
-    shards: usize,
-    pin: bool,
-}
+pub struct Tokio;
 
-impl ServerBuilder {
-    /// The address to listen on (127.0.0.1:3000 by default; port 0 picks a free port).
-    pub fn bind(mut self, addr: SocketAddr) -> Self {
-        self.addr = addr;
-        self
-    }
+impl Launch for Tokio {
+    type Options = ();
 
-    /// How many shards (threads) to run; one per core by default.
-    pub fn shards(mut self, n: usize) -> Self {
-        self.shards = n.clamp(1, corelay_core::sid::MAX_SHARDS);
-        self
-    }
-
-    /// Pins shard `i` to core `i` (modulo the number of cores).
-    pub fn pin_cores(mut self, pin: bool) -> Self {
-        self.pin = pin;
-        self
-    }
-
-    /// Binds the listeners and starts the shard threads.
-    pub fn start(self) -> io::Result<RunningServer> {
-        let first = reuseport_listener(self.addr)?;
-        let local_addr = first.local_addr()?;
-        let mut listeners = vec![first];
-        for _ in 1..self.shards {
-            listeners.push(reuseport_listener(local_addr)?);
-        }
+    fn launch(app: Arc<App>, settings: &Settings, _: &()) -> io::Result<RunningServer> {
+        let (local_addr, listeners) =
+            corelay_rt::reuseport_listeners(settings.addr, settings.shards)?;
         let (tx, rx) = watch::channel(false);
         let count = listeners.len();
         let (senders, receivers): (Vec<_>, Vec<_>) =
             (0..count).map(|_| mpsc::unbounded_channel()).unzip();
         let mesh = Arc::new(Mesh { senders });
-        let cores = if self.pin {
-            core_affinity::get_core_ids().unwrap_or_default()
-        } else {
-            Vec::new()
-        };
+        let cores = corelay_rt::shard_cores(settings.pin, count);
         let mut threads = Vec::with_capacity(count);
-        for ((index, listener), inbox) in listeners.into_iter().enumerate().zip(receivers) {
+        for (((index, listener), inbox), core) in
+            listeners.into_iter().enumerate().zip(receivers).zip(cores)
+        {
             let shard = ShardSetup {
-                app: self.app.clone(),
+                app: app.clone(),
                 index,
                 count,
                 listener,
                 shutdown: rx.clone(),
                 mesh: mesh.clone(),
                 inbox,
-                core: (!cores.is_empty()).then(|| cores[index % cores.len()]),
+                core,
             };
             let t = std::thread::Builder::new()
                 .name(format!("corelay-shard-{index}"))
                 .spawn(move || run_shard(shard))?;
             threads.push(t);
         }
-        Ok(RunningServer {
-            local_addr,
-            shutdown: tx,
-            threads,
-            io: Io::new(mesh),
-        })
+        let stop = Arc::new(move || {
+            let _ = tx.send(true);
+        });
+        Ok(RunningServer::new(local_addr, threads, Io::new(mesh), stop))
     }
-}
-
-/// A started server.
-#[derive(Debug)]
-pub struct RunningServer {
-    local_addr: SocketAddr,
-    shutdown: watch::Sender<bool>,
-    threads: Vec<JoinHandle<()>>,
-    io: Io,
-}
-
-impl RunningServer {
-    /// The address the listeners are bound to.
-    pub fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    /// Starts a graceful shutdown: sockets leave with "server shutting down" and queued bytes
-    /// are flushed before connections close.
-    pub fn shutdown(&self) {
-        let _ = self.shutdown.send(true);
-    }
-
-    /// A handle to emit to the sockets of every shard from any thread.
-    pub fn io(&self) -> Io {
-        self.io.clone()
-    }
-
-    /// A handle that can start the shutdown from another thread.
-    pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.shutdown.clone())
-    }
-
-    /// Waits until every shard has stopped.
-    pub fn wait(self) {
-        for t in self.threads {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Starts a server's graceful shutdown from any thread.
-#[derive(Debug, Clone)]
-pub struct ShutdownHandle(watch::Sender<bool>);
-
-impl ShutdownHandle {
-    /// Starts the shutdown.
-    pub fn shutdown(&self) {
-        let _ = self.0.send(true);
-    }
-}
-
-fn reuseport_listener(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
-    socket.set_reuse_address(true)?;
-    #[cfg(unix)]
-    socket.set_reuse_port(true)?;
-    socket.set_nodelay(true)?;
-    socket.bind(&addr.into())?;
-    socket.listen(1024)?;
-    socket.set_nonblocking(true)?;
-    Ok(socket.into())
 }
 
 /// What crosses to a shard's thread: mesh messages and connections handed over.
@@ -221,7 +127,7 @@ struct ShardSetup {
     shutdown: watch::Receiver<bool>,
     mesh: Arc<Mesh>,
     inbox: mpsc::UnboundedReceiver<Envelope>,
-    core: Option<core_affinity::CoreId>,
+    core: Option<corelay_rt::CoreId>,
 }
 
 fn run_shard(setup: ShardSetup) {
@@ -235,9 +141,7 @@ fn run_shard(setup: ShardSetup) {
         inbox,
         core,
     } = setup;
-    if let Some(core) = core {
-        core_affinity::set_for_current(core);
-    }
+    corelay_rt::pin_current(core);
     let rt = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -365,13 +269,8 @@ impl Driver {
                 let Some((target, message)) = next else { break };
                 progress = true;
                 let me = self.shard.borrow().index();
-                match target {
-                    MeshTarget::Others => {
-                        for k in (0..self.mesh.senders.len()).filter(|&k| k != me) {
-                            self.mesh.post(k, message.clone());
-                        }
-                    }
-                    MeshTarget::Shard(k) => self.mesh.post(k, message),
+                for k in corelay_rt::recipients(target, me, self.mesh.senders.len()) {
+                    self.mesh.post(k, message.clone());
                 }
             }
             loop {
@@ -532,8 +431,7 @@ async fn timer_task(driver: Rc<Driver>) {
     }
 }
 
-/// Runs an example application: binds `addr` with `shards` shards, hands the bound address to
-/// `wait` (which prints it and blocks until a signal), then shuts down gracefully.
+/// Runs an example application (see `corelay-examples`) on tokio.
 #[doc(hidden)]
 pub fn serve_example(
     app: Arc<App>,
@@ -541,15 +439,5 @@ pub fn serve_example(
     shards: usize,
     wait: impl FnOnce(SocketAddr),
 ) {
-    let server = Server::builder(app)
-        .bind(addr)
-        .shards(shards)
-        .start()
-        .unwrap_or_else(|e| {
-            eprintln!("cannot listen on {addr}: {e}");
-            std::process::exit(1)
-        });
-    wait(server.local_addr());
-    server.shutdown();
-    server.wait();
+    corelay_rt::serve_example::<Tokio>(app, addr, shards, wait)
 }

@@ -60,7 +60,7 @@ impl Shard {
                     return false;
                 }
                 let c = &mut self.st.conns[ci];
-                let _ = bytes::Buf::advance(&mut c.rbuf, n);
+                bytes::Buf::advance(&mut c.rbuf, n);
                 self.start_request(ci, Box::new(head));
                 true
             }
@@ -91,7 +91,7 @@ impl Shard {
             }
             ConnState::Chunked { decoder, body, .. } => match decoder.decode(&c.rbuf, body) {
                 Ok((used, done)) => {
-                    let _ = bytes::Buf::advance(&mut c.rbuf, used);
+                    bytes::Buf::advance(&mut c.rbuf, used);
                     done
                 }
                 Err(http::BodyError::TooLarge) => {

@@ -486,7 +486,7 @@ impl Shard {
                 n -= front.len();
                 c.out.pop_front();
             } else {
-                let _ = bytes::Buf::advance(front, n);
+                bytes::Buf::advance(front, n);
                 n = 0;
             }
         }

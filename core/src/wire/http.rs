@@ -1092,7 +1092,7 @@ mod tests {
         assert_eq!(parse_request_head(&raw[..raw.len() - 1], exact), Ok(None));
 
         let mut huge = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
-        huge.extend(std::iter::repeat(b'a').take(20_000));
+        huge.extend(std::iter::repeat_n(b'a', 20_000));
         assert_eq!(parse_err(&huge), HeadError::TooLarge);
         assert_eq!(HeadError::TooLarge.status(), 431);
     }
@@ -1640,7 +1640,7 @@ mod tests {
     #[test]
     fn chunked_size_line_bound() {
         let mut line = b"1;".to_vec();
-        line.extend(std::iter::repeat(b'e').take(MAX_CHUNK_LINE - 4));
+        line.extend(std::iter::repeat_n(b'e', MAX_CHUNK_LINE - 4));
         line.extend_from_slice(b"\r\n");
         assert_eq!(line.len(), MAX_CHUNK_LINE);
         let mut ok = line.clone();

@@ -383,7 +383,7 @@ fn bad_websocket_frames_get_close_codes() {
             1007,
         ),
         (
-            ws::encode_client_frame(OpCode::Binary, true, &vec![0; 200], [1, 1, 1, 1]),
+            ws::encode_client_frame(OpCode::Binary, true, &[0; 200], [1, 1, 1, 1]),
             1009,
         ),
         (vec![0x83, 0x80, 0, 0, 0, 0], 1002), // reserved opcode
