@@ -31,9 +31,9 @@ pub struct Handshake<'a> {
     /// The CONNECT packet's auth object as raw JSON (`{}` when the client sent none).
     pub auth: &'a str,
     /// Headers of the request that opened the Engine.IO session (lower-case names).
-    pub headers: &'a [(String, String)],
+    pub headers: &'a crate::pairs::Pairs,
     /// Query parameters of that request.
-    pub query: &'a [(String, String)],
+    pub query: &'a crate::pairs::Pairs,
     /// Address of the client.
     pub address: SocketAddr,
 }

@@ -163,13 +163,17 @@ impl<'a> Socket<'a> {
     }
 
     /// Headers of the request that opened the connection (lower-case names).
-    pub fn headers(&self) -> &[(String, String)] {
-        self.handshake().map_or(&[], |h| &h.headers)
+    pub fn headers(&self) -> &crate::pairs::Pairs {
+        static NONE: std::sync::OnceLock<crate::pairs::Pairs> = std::sync::OnceLock::new();
+        self.handshake()
+            .map_or_else(|| NONE.get_or_init(Default::default), |h| &h.headers)
     }
 
     /// Query parameters of that request.
-    pub fn query(&self) -> &[(String, String)] {
-        self.handshake().map_or(&[], |h| &h.query)
+    pub fn query(&self) -> &crate::pairs::Pairs {
+        static NONE: std::sync::OnceLock<crate::pairs::Pairs> = std::sync::OnceLock::new();
+        self.handshake()
+            .map_or_else(|| NONE.get_or_init(Default::default), |h| &h.query)
     }
 
     /// The client's address.

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use super::{AfterFlush, ConnState, HandshakeData, Session, Shard, Transport};
 use crate::app::Mode;
 use crate::engine::OutPacket;
+use crate::pairs::Pairs;
 use crate::socket::DisconnectReason;
 use crate::timer::Target;
 use crate::wire::eio::{self, Packet, PacketType};
@@ -43,8 +44,12 @@ impl Shard {
             connect_deadline,
             close_deadline: None,
             handshake: Box::new(HandshakeData {
-                headers: head.headers.clone(),
-                query: http::query_pairs(&head.query),
+                headers: Pairs::new(head.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
+                query: Pairs::new(
+                    http::query_pairs(&head.query)
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_str())),
+                ),
                 address,
             }),
             sockets: Default::default(),

@@ -147,8 +147,8 @@ pub(crate) enum Transport {
 /// The request that opened a session, as the handlers may see it.
 #[derive(Debug)]
 pub(crate) struct HandshakeData {
-    pub(crate) headers: Vec<(String, String)>,
-    pub(crate) query: Vec<(String, String)>,
+    pub(crate) headers: crate::pairs::Pairs,
+    pub(crate) query: crate::pairs::Pairs,
     pub(crate) address: SocketAddr,
 }
 
@@ -398,6 +398,13 @@ impl Shard {
         }
         c.rbuf.extend_from_slice(data);
         self.process(ci);
+        // An idle connection keeps no read buffer: what was read is parsed (messages are
+        // views of it that live as long as the application keeps them), the rest is freed.
+        if let Some(c) = self.st.conns.get_mut(ci) {
+            if c.rbuf.is_empty() && c.rbuf.capacity() > 0 {
+                c.rbuf = BytesMut::new();
+            }
+        }
         self.settle();
     }
 

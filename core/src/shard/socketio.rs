@@ -151,10 +151,11 @@ impl Shard {
             self.send_packet(si, p);
             return;
         };
+        // Copied: a view would keep the whole frame it came in alive for the socket's life.
         let auth = packet
             .data
-            .clone()
-            .unwrap_or_else(|| Bytes::from_static(b"{}"));
+            .as_deref()
+            .map_or_else(|| Bytes::from_static(b"{}"), Bytes::copy_from_slice);
         let app = self.app.clone();
         let namespace = app.namespace(ns);
         for middleware in &namespace.middlewares {

@@ -292,16 +292,8 @@ fn handlers_see_the_handshake() {
     let app = App::builder()
         .namespace("/", move |ns| {
             ns.on_connection(move |s| {
-                let q = s
-                    .query()
-                    .iter()
-                    .find(|(k, _)| k == "token")
-                    .map(|(_, v)| v.clone());
-                let ua = s
-                    .headers()
-                    .iter()
-                    .find(|(k, _)| k == "user-agent")
-                    .map(|(_, v)| v.clone());
+                let q = s.query().get("token").map(str::to_owned);
+                let ua = s.headers().get("user-agent").map(str::to_owned);
                 seen2
                     .lock()
                     .unwrap()
