@@ -155,6 +155,7 @@ pub struct HttpResponse {
 }
 
 pub(crate) type HttpHandler = Arc<dyn Fn(&RequestHead) -> Option<HttpResponse> + Send + Sync>;
+pub(crate) type AllowRequest = Arc<dyn Fn(&RequestHead) -> bool + Send + Sync>;
 
 pub(crate) enum Mode {
     SocketIo {
@@ -169,6 +170,7 @@ pub struct App {
     pub(crate) config: Config,
     pub(crate) mode: Mode,
     pub(crate) http: Option<HttpHandler>,
+    pub(crate) allow_request: Option<AllowRequest>,
     pub(crate) path: String,
 }
 
@@ -187,6 +189,7 @@ impl App {
             config: Config::default(),
             namespaces: Vec::new(),
             http: None,
+            allow_request: None,
         }
     }
 
@@ -236,6 +239,7 @@ pub struct AppBuilder {
     config: Config,
     namespaces: Vec<Namespace>,
     http: Option<HttpHandler>,
+    allow_request: Option<AllowRequest>,
 }
 
 impl fmt::Debug for AppBuilder {
@@ -280,6 +284,16 @@ impl AppBuilder {
         self
     }
 
+    /// Decides whether a handshake may open a session (`allowRequest` in Node): a refusal
+    /// answers 403 `{"code":4,"message":"Forbidden"}` (a plain 400 for a WebSocket).
+    pub fn allow_request<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&RequestHead) -> bool + Send + Sync + 'static,
+    {
+        self.allow_request = Some(Arc::new(f));
+        self
+    }
+
     /// The application, ready to hand to a runtime.
     pub fn build(self) -> Arc<App> {
         let index = self
@@ -296,6 +310,7 @@ impl AppBuilder {
                 index,
             },
             http: self.http,
+            allow_request: self.allow_request,
             path,
         })
     }
@@ -366,6 +381,7 @@ impl EngineBuilder {
             config: self.config,
             mode: Mode::Engine(self.handlers),
             http: self.http,
+            allow_request: None,
             path,
         })
     }

@@ -57,6 +57,49 @@ impl Cors {
     }
 }
 
+/// The `cookie` option: the handshake sets a cookie holding the session id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    /// Cookie name (`io`).
+    pub name: String,
+    /// `Path` attribute (`/`).
+    pub path: Option<String>,
+    /// `HttpOnly` attribute (set).
+    pub http_only: bool,
+    /// `SameSite` attribute (`Lax`).
+    pub same_site: Option<String>,
+}
+
+impl Default for Cookie {
+    fn default() -> Self {
+        Cookie {
+            name: "io".to_owned(),
+            path: Some("/".to_owned()),
+            http_only: true,
+            same_site: Some("Lax".to_owned()),
+        }
+    }
+}
+
+impl Cookie {
+    /// The `Set-Cookie` value for session `sid`, serialized as the `cookie` package does.
+    pub(crate) fn header(&self, sid: &str) -> String {
+        let mut v = format!("{}={}", self.name, sid);
+        if let Some(path) = &self.path {
+            v.push_str("; Path=");
+            v.push_str(path);
+        }
+        if self.http_only {
+            v.push_str("; HttpOnly");
+        }
+        if let Some(same_site) = &self.same_site {
+            v.push_str("; SameSite=");
+            v.push_str(same_site);
+        }
+        v
+    }
+}
+
 /// Settings of a server. Field names are the snake_case forms of the Node server's options,
 /// and the defaults are its defaults.
 #[derive(Debug, Clone)]
@@ -80,6 +123,8 @@ pub struct Config {
     pub connect_timeout: Duration,
     /// CORS answers; `None` sends no CORS headers (the default).
     pub cors: Option<Cors>,
+    /// A cookie with the session id, set by the handshake; `None` (the default) sets none.
+    pub cookie: Option<Cookie>,
     /// How long a server-closed polling session waits for the GET that carries the close
     /// packet (30 s, the `closeTimeout` of the Node polling transport).
     pub close_timeout: Duration,
@@ -108,6 +153,7 @@ impl Default for Config {
             allow_upgrades: true,
             connect_timeout: Duration::from_millis(45_000),
             cors: None,
+            cookie: None,
             close_timeout: Duration::from_millis(30_000),
             max_header_size: 16 * 1024,
             max_headers: 100,

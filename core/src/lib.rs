@@ -17,7 +17,7 @@ pub mod wire;
 pub use app::{
     App, AppBuilder, ConnectError, EngineBuilder, Event, Handshake, HttpResponse, Namespace,
 };
-pub use config::{Config, Cors, TransportKind};
+pub use config::{Config, Cookie, Cors, TransportKind};
 pub use engine::OutPacket;
 pub use engine_app::{EngineMessage, EngineSocket};
 pub use mesh::{Io, IoOperator, MeshMessage, MeshPost, MeshTarget};

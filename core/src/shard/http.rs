@@ -236,6 +236,11 @@ impl Shard {
         if transport == TransportKind::Websocket && !head.upgrade_websocket {
             return Err(EngineError::BadRequest);
         }
+        if let Some(allow) = &self.app.allow_request {
+            if !allow(head) {
+                return Err(EngineError::Forbidden);
+            }
+        }
         let eio = http::query_param(&head.query, "EIO");
         if eio.as_deref() != Some("4") {
             return Err(EngineError::UnsupportedProtocolVersion);
@@ -254,7 +259,17 @@ impl Shard {
         let mut body = BytesMut::with_capacity(open.len() + 1);
         body.extend_from_slice(b"0");
         body.extend_from_slice(open.as_bytes());
-        self.respond_text(ci, &body, head.keep_alive, head.origin.as_deref());
+        let cookie = self.cookie(si);
+        let mut headers = vec![("Content-Type", "text/plain; charset=UTF-8")];
+        headers.extend(cookie.as_deref().map(|c| ("Set-Cookie", c)));
+        self.respond(
+            ci,
+            200,
+            &headers,
+            &body,
+            head.keep_alive,
+            head.origin.as_deref(),
+        );
         self.session_opened(si);
     }
 
@@ -269,15 +284,29 @@ impl Shard {
             self.abort_upgrade(ci, "Bad request");
             return;
         }
-        let accept = ws::accept_key(head.ws_key.as_deref().unwrap_or_default());
-        let mut out = BytesMut::new();
-        ws::write_handshake_response(&mut out, &accept, &[]);
-        self.st.push_out(ci, out.freeze());
         let max = self.app.config.max_http_buffer_size;
-        match si {
+        let (si, new) = match si {
             None => {
                 let peer = self.st.conns[ci].peer;
-                let si = self.new_session(head, peer, Transport::Websocket { conn: ci });
+                (
+                    self.new_session(head, peer, Transport::Websocket { conn: ci }),
+                    true,
+                )
+            }
+            Some(si) => (si, false),
+        };
+        let accept = ws::accept_key(head.ws_key.as_deref().unwrap_or_default());
+        let cookie = if new { self.cookie(si) } else { None };
+        let extra: Vec<(&str, &str)> = cookie
+            .as_deref()
+            .map(|c| ("Set-Cookie", c))
+            .into_iter()
+            .collect();
+        let mut out = BytesMut::new();
+        ws::write_handshake_response(&mut out, &accept, &extra);
+        self.st.push_out(ci, out.freeze());
+        match new {
+            true => {
                 self.st.conns[ci].state = ConnState::Ws {
                     session: si,
                     decoder: ws::Decoder::new(max),
@@ -288,7 +317,7 @@ impl Shard {
                 self.st.push_out(ci, packet.ws_frame().clone());
                 self.session_opened(si);
             }
-            Some(si) => {
+            false => {
                 self.st.conns[ci].state = ConnState::Ws {
                     session: si,
                     decoder: ws::Decoder::new(max),
@@ -307,6 +336,12 @@ impl Shard {
                 self.start_upgrade(si, ci);
             }
         }
+    }
+
+    /// The `Set-Cookie` value for a new session, when the `cookie` setting asks for one.
+    fn cookie(&self, si: usize) -> Option<String> {
+        let cookie = self.app.config.cookie.as_ref()?;
+        Some(cookie.header(&self.st.sessions[si].sid))
     }
 
     /// A long-polling GET: answered now when packets wait, else held.

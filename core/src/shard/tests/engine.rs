@@ -633,3 +633,47 @@ fn a_slow_reader_is_closed_at_max_send_buffer() {
         "disconnect transport error"
     );
 }
+
+#[test]
+fn allow_request_refuses_with_403_and_cookie_carries_the_sid() {
+    let app = App::builder()
+        .configure(|c| c.cookie = Some(crate::Cookie::default()))
+        .allow_request(|head| head.header("x-token") == Some("ok"))
+        .build();
+    let mut sim = Sim::new(app);
+    let c = sim.connect();
+    let r = sim.get(c, "/socket.io/?EIO=4&transport=polling").unwrap();
+    assert_eq!(r.status, 403);
+    assert_eq!(r.text(), r#"{"code":4,"message":"Forbidden"}"#);
+    let r = sim
+        .request(
+            c,
+            "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nX-Token: ok\r\n\r\n",
+        )
+        .unwrap();
+    assert_eq!(r.status, 200);
+    let sid = &r.text()[9..29];
+    assert_eq!(
+        r.header("set-cookie"),
+        Some(format!("io={sid}; Path=/; HttpOnly; SameSite=Lax").as_str())
+    );
+    // A refused WebSocket handshake is a plain 400.
+    let w = sim.connect();
+    sim.send(
+        w,
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
+          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    let r = &parse_responses(&sim.take(w))[0];
+    assert_eq!((r.status, r.text()), (400, "Forbidden"));
+    // An accepted one carries the cookie in its 101.
+    let w = sim.connect();
+    sim.send(
+        w,
+        b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nX-Token: ok\r\nUpgrade: websocket\r\n\
+          Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+    );
+    let bytes = String::from_utf8_lossy(&sim.take(w)).into_owned();
+    assert!(bytes.starts_with("HTTP/1.1 101"), "{bytes}");
+    assert!(bytes.contains("Set-Cookie: io="), "{bytes}");
+}
