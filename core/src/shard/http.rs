@@ -551,18 +551,6 @@ impl Shard {
         self.st.close_conn(ci, AfterFlush::Shutdown);
     }
 
-    /// A `text/plain; charset=UTF-8` answer.
-    fn respond_text(&mut self, ci: usize, body: &[u8], keep_alive: bool, origin: Option<&str>) {
-        self.respond(
-            ci,
-            200,
-            &[("Content-Type", "text/plain; charset=UTF-8")],
-            body,
-            keep_alive,
-            origin,
-        );
-    }
-
     /// An answer with no body and `Connection: close`, for requests that can not be read.
     pub(super) fn respond_plain(&mut self, ci: usize, status: u16, keep_alive: bool) {
         self.respond(ci, status, &[], b"", keep_alive, None);

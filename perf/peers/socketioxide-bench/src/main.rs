@@ -1,0 +1,146 @@
+//! The corelay `bench` application (see `corelay-examples::bench`) on socketioxide 0.18, for the
+//! side-by-side load harness `corelay-perf`.
+//!
+//! Namespace `/`: `echo` (args..., ack) → ack with the argument; `broadcast` (payload) → `tick`
+//! to every socket of `/`; `join` (room, ack) → join, ack; `room-broadcast` (room, payload) →
+//! `tick` to the room. One tokio current-thread runtime (one core), hyper http1 with upgrades.
+//!
+//! Flags as the corelay examples: `--port` (3000), `--host` (127.0.0.1), `--max-payload`
+//! (1 000 000), `--ping-interval-ms` (25 000), `--ping-timeout-ms` (20 000),
+//! `--max-buffer-size` (packets queued per socket, 1 048 576 here: socketioxide's default of 128
+//! drops packets under a broadcast burst), `--shards` (accepted, must be 1). Prints
+//! `listening on http://HOST:PORT` once it accepts connections; exits on SIGTERM/SIGINT.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use serde_json::Value;
+use socketioxide::extract::{AckSender, Data, SocketRef};
+use socketioxide::SocketIo;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+
+struct Flags {
+    host: String,
+    port: u16,
+    max_payload: u64,
+    ping_interval_ms: u64,
+    ping_timeout_ms: u64,
+    max_buffer_size: usize,
+}
+
+fn usage(msg: &str) -> ! {
+    eprintln!("{msg}");
+    eprintln!(
+        "usage: [--host 127.0.0.1] [--port 3000] [--max-payload 1000000] [--ping-interval-ms 25000] \
+         [--ping-timeout-ms 20000] [--max-buffer-size 1048576] [--shards 1]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_flags() -> Flags {
+    let mut f = Flags {
+        host: "127.0.0.1".into(),
+        port: 3000,
+        max_payload: 1_000_000,
+        ping_interval_ms: 25_000,
+        ping_timeout_ms: 20_000,
+        max_buffer_size: 1 << 20,
+    };
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let value = args
+            .next()
+            .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
+        let num = || -> u64 {
+            value
+                .parse()
+                .unwrap_or_else(|_| usage(&format!("{flag}: not a number: {value}")))
+        };
+        match flag.as_str() {
+            "--host" => f.host = value.clone(),
+            "--port" => f.port = num() as u16,
+            "--max-payload" => f.max_payload = num(),
+            "--ping-interval-ms" => f.ping_interval_ms = num(),
+            "--ping-timeout-ms" => f.ping_timeout_ms = num(),
+            "--max-buffer-size" => f.max_buffer_size = num() as usize,
+            "--shards" if num() == 1 => {}
+            "--shards" => usage("--shards: this server runs on one thread only"),
+            "--connect-timeout-ms" => {} // socketioxide's connect timeout is fixed; accepted
+            _ => usage(&format!("unknown flag {flag}")),
+        }
+    }
+    f
+}
+
+fn main() {
+    let flags = parse_flags();
+    let addr: SocketAddr = format!("{}:{}", flags.host, flags.port)
+        .parse()
+        .unwrap_or_else(|_| usage(&format!("--host: not an IP address: {}", flags.host)));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    rt.block_on(serve(flags, addr));
+}
+
+async fn serve(flags: Flags, addr: SocketAddr) {
+    let (svc, io) = SocketIo::builder()
+        .max_payload(flags.max_payload)
+        .max_buffer_size(flags.max_buffer_size)
+        .ping_interval(Duration::from_millis(flags.ping_interval_ms))
+        .ping_timeout(Duration::from_millis(flags.ping_timeout_ms))
+        .build_svc();
+
+    io.ns("/", async |s: SocketRef| {
+        s.on("echo", async |Data::<Value>(data), ack: AckSender| {
+            let _ = ack.send(&data);
+        });
+        s.on("broadcast", async |io: SocketIo, Data::<Value>(data)| {
+            let _ = io.emit("tick", &data).await;
+        });
+        s.on(
+            "join",
+            async |s: SocketRef, Data::<String>(room), ack: AckSender| {
+                s.join(room);
+                let _ = ack.send(&());
+            },
+        );
+        s.on(
+            "room-broadcast",
+            async |io: SocketIo, Data::<(String, Value)>((room, payload))| {
+                let _ = io.to(room).emit("tick", &payload).await;
+            },
+        );
+    });
+
+    let listener = TcpListener::bind(addr).await.unwrap_or_else(|e| {
+        eprintln!("cannot listen on {addr}: {e}");
+        std::process::exit(1)
+    });
+    let local = listener.local_addr().expect("local address");
+    println!("listening on http://{local}");
+
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    loop {
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+        };
+        let Ok((stream, _)) = accepted else { continue };
+        let _ = stream.set_nodelay(true);
+        let svc = svc.clone();
+        tokio::spawn(async move {
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), svc)
+                .with_upgrades()
+                .await;
+        });
+    }
+    // Graceful enough for a benchmark peer: close every session, then exit.
+    let _ = tokio::time::timeout(Duration::from_secs(2), io.close()).await;
+}

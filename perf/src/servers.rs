@@ -1,0 +1,401 @@
+//! The servers under test: how each is built, started (pinned to one CPU), watched and stopped.
+
+use std::collections::{HashSet, VecDeque};
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{mpsc, Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+
+use crate::sys;
+
+/// A server implementation of the bench application.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    CorelayTokio,
+    CorelayMonoio,
+    CorelayGlommio,
+    Socketioxide,
+    Node,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 5] = [
+        Kind::CorelayTokio,
+        Kind::CorelayMonoio,
+        Kind::CorelayGlommio,
+        Kind::Socketioxide,
+        Kind::Node,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::CorelayTokio => "corelay-tokio",
+            Kind::CorelayMonoio => "corelay-monoio",
+            Kind::CorelayGlommio => "corelay-glommio",
+            Kind::Socketioxide => "socketioxide",
+            Kind::Node => "node",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.name() == s || k.name().strip_prefix("corelay-") == Some(s))
+    }
+
+    pub fn is_corelay(self) -> bool {
+        matches!(
+            self,
+            Kind::CorelayTokio | Kind::CorelayMonoio | Kind::CorelayGlommio
+        )
+    }
+
+    fn runtime(self) -> &'static str {
+        match self {
+            Kind::CorelayTokio => "tokio",
+            Kind::CorelayMonoio => "monoio",
+            Kind::CorelayGlommio => "glommio",
+            _ => "",
+        }
+    }
+}
+
+/// Where things are and the settings every server gets.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub workspace: PathBuf,
+    pub target_dir: PathBuf,
+    pub build: bool,
+    pub server_cpu: usize,
+    pub gen_cpu: usize,
+    pub max_payload: u64,
+    pub ping_interval_ms: u64,
+    pub ping_timeout_ms: u64,
+    /// socketioxide's per-socket packet queue (its default of 128 drops broadcasts).
+    pub sx_buffer: usize,
+    /// A server started by hand (address, pid) instead of the ones the harness starts: for
+    /// profiling under perf or valgrind.
+    pub external: Option<(SocketAddr, u32)>,
+}
+
+impl Setup {
+    /// The CPUs of the server and of the generator.
+    pub fn cpus(&self) -> Vec<usize> {
+        let mut v = vec![self.server_cpu, self.gen_cpu];
+        v.dedup();
+        v
+    }
+
+    fn bin_dir(&self) -> PathBuf {
+        self.target_dir.join("release").join("perf-bin")
+    }
+
+    /// The command that runs `kind` (binary path or node script), built beforehand.
+    fn program(&self, kind: Kind) -> (PathBuf, Vec<String>) {
+        match kind {
+            Kind::Node => (
+                PathBuf::from("node"),
+                vec![self
+                    .workspace
+                    .join("interop/reference/bench.mjs")
+                    .display()
+                    .to_string()],
+            ),
+            Kind::Socketioxide => (self.target_dir.join("release/socketioxide-bench"), vec![]),
+            k => (self.bin_dir().join(format!("{}-bench", k.name())), vec![]),
+        }
+    }
+
+    /// Builds (or checks) what `kind` needs: cargo for the Rust servers (a no-op when fresh;
+    /// skipped with `--no-build` when the binary exists), `npm ci` for Node when
+    /// `interop/node_modules` is missing.
+    pub fn prepare(&self, kind: Kind) -> Result<(), String> {
+        let (program, _) = self.program(kind);
+        match kind {
+            Kind::Node => {
+                let ok = Command::new("node")
+                    .arg("--version")
+                    .output()
+                    .map(|o| o.status.success());
+                if !matches!(ok, Ok(true)) {
+                    return Err("node is not installed".into());
+                }
+                if !self
+                    .workspace
+                    .join("interop/node_modules/socket.io")
+                    .exists()
+                {
+                    println!("  npm ci (interop/) ...");
+                    run(Command::new("npm")
+                        .arg("ci")
+                        .current_dir(self.workspace.join("interop")))?;
+                }
+                Ok(())
+            }
+            _ if !self.build && program.exists() => Ok(()),
+            Kind::Socketioxide => {
+                println!("  cargo build --release (socketioxide-bench) ...");
+                let manifest = self
+                    .workspace
+                    .join("perf/peers/socketioxide-bench/Cargo.toml");
+                run(cargo(&self.target_dir)
+                    .args(["build", "--release", "--quiet", "--manifest-path"])
+                    .arg(&manifest))?;
+                exists(&program)
+            }
+            k => {
+                println!(
+                    "  cargo build --release -p corelay-{} --example bench ...",
+                    k.runtime()
+                );
+                let pkg = format!("corelay-{}", k.runtime());
+                run(cargo(&self.target_dir)
+                    .args([
+                        "build",
+                        "--release",
+                        "--quiet",
+                        "-p",
+                        &pkg,
+                        "--example",
+                        "bench",
+                    ])
+                    .current_dir(&self.workspace))?;
+                // Every runtime's example is called `bench` and lands on the same path: keep a
+                // copy per runtime right after its build.
+                let built = self.target_dir.join("release/examples/bench");
+                std::fs::create_dir_all(self.bin_dir()).map_err(|e| e.to_string())?;
+                std::fs::copy(&built, &program).map_err(|e| {
+                    format!("copy {} -> {}: {e}", built.display(), program.display())
+                })?;
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts `kind` on a free port, pinned to the server CPU, and waits for its
+    /// `listening on http://HOST:PORT` line.
+    pub fn start(&self, kind: Kind) -> Result<Server, String> {
+        if let Some((addr, pid)) = self.external {
+            return Ok(Server {
+                child: None,
+                pid,
+                addr,
+                stderr_tail: Arc::default(),
+            });
+        }
+        let (program, mut args) = self.program(kind);
+        args.extend(
+            [
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--shards",
+                "1",
+                "--max-payload",
+                &self.max_payload.to_string(),
+                "--ping-interval-ms",
+                &self.ping_interval_ms.to_string(),
+                "--ping-timeout-ms",
+                &self.ping_timeout_ms.to_string(),
+            ]
+            .map(String::from),
+        );
+        if kind == Kind::Socketioxide {
+            args.extend(["--max-buffer-size".to_owned(), self.sx_buffer.to_string()]);
+        }
+        let mut cmd = Command::new(&program);
+        cmd.args(&args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if kind == Kind::Node {
+            cmd.current_dir(self.workspace.join("interop"));
+        }
+        // A child inherits the CPU mask of the thread that spawns it: pin this thread to the
+        // server CPU for the spawn, then back to the generator's.
+        sys::pin_current_thread(self.server_cpu)?;
+        let spawned = cmd.spawn();
+        let _ = sys::pin_current_thread(self.gen_cpu);
+        let mut child = spawned.map_err(|e| format!("{}: {e}", program.display()))?;
+        let pid = child.id();
+        children().lock().expect("child registry").insert(pid);
+
+        let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("piped stdout");
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            for line in lines.by_ref().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on http://") {
+                    let _ = tx.send(addr.trim().to_owned());
+                    break;
+                }
+            }
+            for _ in lines {} // keep draining so the server never blocks on stdout
+        });
+        let stderr = child.stderr.take().expect("piped stderr");
+        let tail = stderr_tail.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let mut t = tail.lock().expect("stderr tail");
+                if t.len() == 20 {
+                    t.pop_front();
+                }
+                t.push_back(line);
+            }
+        });
+        let mut server = Server {
+            child: Some(child),
+            pid,
+            addr: "0.0.0.0:0".parse().expect("addr"),
+            stderr_tail,
+        };
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(addr) => {
+                server.addr = addr
+                    .parse()
+                    .map_err(|_| format!("{}: bad address {addr}", kind.name()))?;
+                let cpus = sys::cpus_allowed(pid);
+                if cpus != self.server_cpu.to_string() {
+                    eprintln!(
+                        "warning: {} runs on CPUs {cpus}, not {}",
+                        kind.name(),
+                        self.server_cpu
+                    );
+                }
+                Ok(server)
+            }
+            Err(_) => {
+                std::thread::sleep(Duration::from_millis(100));
+                Err(format!(
+                    "{} did not print `listening on`; stderr:\n{}",
+                    kind.name(),
+                    server.stderr()
+                ))
+            }
+        }
+    }
+}
+
+fn cargo(target_dir: &Path) -> Command {
+    let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    c.env("CARGO_TARGET_DIR", target_dir);
+    c
+}
+
+fn run(cmd: &mut Command) -> Result<(), String> {
+    let status = cmd.status().map_err(|e| format!("{cmd:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{cmd:?} failed: {status}"))
+    }
+}
+
+fn exists(p: &Path) -> Result<(), String> {
+    if p.exists() {
+        Ok(())
+    } else {
+        Err(format!("{} missing after the build", p.display()))
+    }
+}
+
+/// Every server child alive, for the SIGINT/SIGTERM handler.
+fn children() -> &'static Mutex<HashSet<u32>> {
+    static CHILDREN: OnceLock<Mutex<HashSet<u32>>> = OnceLock::new();
+    CHILDREN.get_or_init(|| Mutex::new(HashSet::new()))
+}
+
+/// On SIGINT or SIGTERM: kill every server child, then exit.
+pub fn kill_children_on_signal() {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+        eprintln!("warning: no signal handler; servers may outlive an interrupted run");
+        return;
+    };
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            let pids: Vec<u32> = children()
+                .lock()
+                .map(|c| c.iter().copied().collect())
+                .unwrap_or_default();
+            for pid in pids {
+                let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
+            }
+            eprintln!(
+                "\ninterrupted: killed {} server(s)",
+                children().lock().map(|c| c.len()).unwrap_or(0)
+            );
+            std::process::exit(128 + sig);
+        }
+    });
+}
+
+/// A running server; dropping it stops it (SIGTERM, then SIGKILL after 3 s).
+#[derive(Debug)]
+pub struct Server {
+    /// `None` for an external server (never stopped by the harness).
+    child: Option<Child>,
+    pub pid: u32,
+    pub addr: SocketAddr,
+    stderr_tail: Arc<Mutex<VecDeque<String>>>,
+}
+
+impl Server {
+    /// Resident memory now.
+    pub fn rss(&self) -> Option<u64> {
+        sys::status_kb(self.pid, "VmRSS")
+    }
+
+    /// Whether it is still running.
+    pub fn alive(&mut self) -> bool {
+        match &mut self.child {
+            Some(c) => matches!(c.try_wait(), Ok(None)),
+            None => true,
+        }
+    }
+
+    /// The last lines it wrote to stderr.
+    pub fn stderr(&self) -> String {
+        self.stderr_tail
+            .lock()
+            .map(|t| t.iter().cloned().collect::<Vec<_>>().join("\n"))
+            .unwrap_or_default()
+    }
+
+    /// Stops it: SIGTERM, a bounded wait, then SIGKILL.
+    pub fn stop(&mut self) {
+        let Some(child) = self.child.take() else {
+            return;
+        };
+        let alive = |c: &mut Child| matches!(c.try_wait(), Ok(None));
+        let mut child = child;
+        if alive(&mut child) {
+            let _ = kill(Pid::from_raw(self.pid as i32), Signal::SIGTERM);
+            let t0 = Instant::now();
+            while t0.elapsed() < Duration::from_secs(3) {
+                if !alive(&mut child) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if alive(&mut child) {
+                let _ = child.kill();
+            }
+        }
+        let _ = child.wait();
+        children().lock().expect("child registry").remove(&self.pid);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
