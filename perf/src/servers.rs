@@ -272,10 +272,21 @@ impl Setup {
                 Ok(server)
             }
             Err(_) => {
-                std::thread::sleep(Duration::from_millis(100));
+                // It exited (stdout closed) or hangs: give stderr a moment, then report both.
+                let t0 = Instant::now();
+                let mut status = None;
+                while status.is_none() && t0.elapsed() < Duration::from_secs(2) {
+                    status = server
+                        .child
+                        .as_mut()
+                        .and_then(|c| c.try_wait().ok().flatten());
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                std::thread::sleep(Duration::from_millis(200));
                 Err(format!(
-                    "{} did not print `listening on`; stderr:\n{}",
+                    "{} did not print `listening on` ({}); stderr:\n{}",
                     kind.name(),
+                    status.map_or("still running".to_owned(), |s| s.to_string()),
                     server.stderr()
                 ))
             }
