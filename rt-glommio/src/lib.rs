@@ -74,7 +74,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Size of the read buffer shared by all connections of a shard.
 const SCRATCH: usize = 64 * 1024;
 /// Chunks handed to one vectored write.
-const IOV: usize = 64;
+const IOV: usize = 1024;
 /// Reads of one connection before it yields to the other tasks.
 const READ_BUDGET: usize = 16;
 /// Memory each executor registers with io_uring. glommio uses it for file I/O only (sockets

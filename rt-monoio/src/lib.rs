@@ -67,7 +67,7 @@ const READ_MIN: usize = 4 * 1024;
 const READ_MAX: usize = 64 * 1024;
 /// Bytes copied for one write, and chunks looked at for them.
 const WRITE_MAX: usize = 64 * 1024;
-const IOV: usize = 64;
+const IOV: usize = 1024;
 /// Write buffers a shard keeps for reuse.
 const POOL: usize = 16;
 /// The environment variable that overrides [`ServerBuilder::driver`].

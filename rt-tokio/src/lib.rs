@@ -37,7 +37,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// Size of the read buffer shared by all connections of a shard.
 const SCRATCH: usize = 64 * 1024;
 /// Chunks handed to one vectored write.
-const IOV: usize = 64;
+const IOV: usize = 1024;
 
 /// Entry point: configure, then start.
 #[derive(Debug)]
