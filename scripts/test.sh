@@ -44,7 +44,7 @@ for rt in "${runtimes[@]}"; do
 done
 
 step "rust: unit, property, simulated-time and runtime tests"
-packages=(-p corelay-core -p corelay-rt -p corelay-examples -p corelay-benches)
+packages=(-p corelay-core -p corelay-rt -p corelay-example-apps -p corelay-benches)
 for rt in "${runtimes[@]}"; do packages+=(-p "corelay-$rt"); done
 out=$(cargo test "${packages[@]}" 2>&1); status=$?
 echo "$out" | grep -E '^test result|panicked|FAILED' || true

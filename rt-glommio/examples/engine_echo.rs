@@ -1,12 +1,5 @@
-//! The `engine_echo` example application (see `corelay-examples`) on glommio.
+//! The `engine_echo` example application (see `corelay-example-apps`) on glommio.
 
-fn main() {
-    let flags = corelay_examples::Flags::parse();
-    let app = corelay_examples::engine_echo(&flags);
-    corelay_glommio::serve_example(
-        app,
-        flags.addr(),
-        flags.shards,
-        corelay_examples::announce_and_wait,
-    );
+fn main() -> std::process::ExitCode {
+    corelay_example_apps::engine_echo::<corelay_glommio::Glommio>()
 }

@@ -1,12 +1,5 @@
-//! The `bench` example application (see `corelay-examples`) on monoio.
+//! The `bench` example application (see `corelay-example-apps`) on monoio.
 
-fn main() {
-    let flags = corelay_examples::Flags::parse();
-    let app = corelay_examples::bench(&flags);
-    corelay_monoio::serve_example(
-        app,
-        flags.addr(),
-        flags.shards,
-        corelay_examples::announce_and_wait,
-    );
+fn main() -> std::process::ExitCode {
+    corelay_example_apps::bench::<corelay_monoio::Monoio>()
 }

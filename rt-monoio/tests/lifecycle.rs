@@ -1,68 +1,58 @@
-//! Start, serve and stop on each driver (the interop suite covers the protocol).
-
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+//! What only monoio has: the choice of I/O driver, and its report.
 
 use corelay_monoio::{App, Driver, DriverExt, Server};
 
-/// An Engine.IO handshake over a fresh connection: the response head and body.
-fn handshake(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    s.write_all(b"GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    let mut got = Vec::new();
-    let mut buf = [0; 1024];
-    while !got.ends_with(b"}") {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => got.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&got).into_owned()
+/// Whether this kernel lets a process set up an io_uring (asked of the kernel directly,
+/// not of monoio).
+fn io_uring_works() -> bool {
+    io_uring::IoUring::new(8).is_ok()
+}
+
+fn start(driver: Driver) -> std::io::Result<corelay_monoio::RunningServer> {
+    Server::builder(App::builder().build())
+        .bind("127.0.0.1:0".parse().unwrap())
+        .shards(2)
+        .driver(driver)
+        .start()
 }
 
 #[test]
-fn serves_then_shuts_down_from_another_thread() {
-    for driver in [Driver::Legacy, Driver::Auto] {
-        let server = Server::builder(App::builder().build())
-            .bind("127.0.0.1:0".parse().unwrap())
-            .shards(2)
-            .driver(driver)
-            .start()
-            .unwrap();
-        for _ in 0..4 {
-            let answer = handshake(server.local_addr());
-            assert!(answer.starts_with("HTTP/1.1 200"), "{driver:?}: {answer}");
-            assert!(answer.contains("\"sid\":"), "{driver:?}: {answer}");
-        }
-        let _ = server.io().emit("nobody", &1);
-        let handle = server.shutdown_handle();
-        std::thread::spawn(move || handle.shutdown());
-        let t = Instant::now();
-        server.wait();
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "{driver:?}: slow shutdown"
-        );
-    }
+fn auto_runs_on_io_uring_wherever_it_works() {
+    let server = start(Driver::Auto).unwrap();
+    let expected = if io_uring_works() { "io_uring" } else { "epoll" };
+    assert_eq!(server.io_driver(), expected);
+    corelay_rt::conformance::handshake(server.local_addr());
+    server.shutdown();
+    server.wait().unwrap();
+}
+
+#[test]
+fn legacy_runs_on_epoll() {
+    let server = start(Driver::Legacy).unwrap();
+    assert_eq!(server.io_driver(), "epoll");
+    corelay_rt::conformance::handshake(server.local_addr());
+    server.shutdown();
+    server.wait().unwrap();
 }
 
 #[test]
 fn io_uring_starts_or_says_why() {
-    // Where io_uring is missing, `start` fails instead of falling back.
-    match Server::builder(App::builder().build())
-        .bind("127.0.0.1:0".parse().unwrap())
-        .shards(1)
-        .driver(Driver::IoUring)
-        .start()
-    {
+    match start(Driver::IoUring) {
         Ok(server) => {
-            assert!(handshake(server.local_addr()).contains("\"sid\":"));
+            assert_eq!(server.io_driver(), "io_uring");
             server.shutdown();
-            server.wait();
+            server.wait().unwrap();
         }
-        Err(e) => eprintln!("no io_uring here: {e}"),
+        Err(e) => {
+            assert!(!io_uring_works(), "io_uring works here, yet: {e}");
+            assert!(e.to_string().contains("io_uring"), "{e}");
+        }
     }
+}
+
+/// The driver's checks on epoll too (`tests/driver.rs` runs them on the default driver).
+mod on_epoll {
+    use corelay_monoio::{Driver, Monoio, Options};
+
+    corelay_rt::conformance_tests!(Monoio, Options { driver: Driver::Legacy });
 }

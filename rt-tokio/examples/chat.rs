@@ -1,11 +1,5 @@
-//! The README's demo: a small chat server on tokio. Open http://127.0.0.1:3000/ in two tabs.
+//! The README's demo, a small chat server, on tokio. Open http://127.0.0.1:3000/ in two tabs.
 
-fn main() {
-    let (flags, app) = corelay_examples::chat_from_args();
-    corelay_tokio::serve_example(
-        app,
-        flags.addr(),
-        flags.shards,
-        corelay_examples::announce_and_wait,
-    );
+fn main() -> std::process::ExitCode {
+    corelay_example_apps::chat::<corelay_tokio::Tokio>()
 }

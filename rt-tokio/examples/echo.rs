@@ -1,12 +1,5 @@
-//! The `echo` example application (see `corelay-examples`) on tokio.
+//! The `echo` example application (see `corelay-example-apps`) on tokio.
 
-fn main() {
-    let flags = corelay_examples::Flags::parse();
-    let app = corelay_examples::echo(&flags);
-    corelay_tokio::serve_example(
-        app,
-        flags.addr(),
-        flags.shards,
-        corelay_examples::announce_and_wait,
-    );
+fn main() -> std::process::ExitCode {
+    corelay_example_apps::echo::<corelay_tokio::Tokio>()
 }

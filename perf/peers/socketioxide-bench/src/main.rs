@@ -1,4 +1,4 @@
-//! The corelay `bench` application (see `corelay-examples::bench`) on socketioxide 0.18, for the
+//! The corelay `bench` application (see `corelay-example-apps::bench_app`) on socketioxide 0.18, for the
 //! side-by-side load harness `corelay-perf`.
 //!
 //! Namespace `/`: `echo` (args..., ack) → ack with the argument; `broadcast` (payload) → `tick`

@@ -1,70 +1,56 @@
 //! The example applications of corelay (`echo`, `engine_echo`, `bench`, `chat`) and their
-//! command line, shared by the examples of every runtime crate, so that each runtime serves
-//! exactly the same applications with the same flags.
+//! command line, served by the examples of every runtime crate: each runtime's
+//! `examples/echo.rs` is `corelay_example_apps::echo::<Runtime>()`, so that every runtime
+//! serves exactly the same applications with the same flags. Other programs test these
+//! examples with the official clients: their names, flags and events are a contract.
+#![deny(missing_docs)]
 
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use clap::Parser;
 use corelay_core::{App, Args, Config, Cors, HttpResponse, Namespace};
+use corelay_rt::{Runtime, Server};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::net::SocketAddr;
 
-/// The command line of an example.
-#[derive(Debug, Clone)]
+/// The command line every example takes.
+#[derive(Debug, Clone, Parser)]
+#[command(about = "A corelay example server (CORS from any origin; stops on SIGINT or SIGTERM)")]
 pub struct Flags {
-    pub host: String,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, default_value_t = 3000)]
     pub port: u16,
+    /// Shards (threads); one per core by default.
+    #[arg(long, default_value_t = default_shards())]
     pub shards: usize,
+    /// `ping_interval`, in milliseconds (25000).
+    #[arg(long)]
     pub ping_interval_ms: Option<u64>,
+    /// `ping_timeout`, in milliseconds (20000).
+    #[arg(long)]
     pub ping_timeout_ms: Option<u64>,
+    /// `max_http_buffer_size`, in bytes (1000000).
+    #[arg(long)]
     pub max_payload: Option<usize>,
+    /// `connect_timeout`, in milliseconds (45000).
+    #[arg(long)]
     pub connect_timeout_ms: Option<u64>,
 }
 
+fn default_shards() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 impl Flags {
-    /// Parses `std::env::args`; exits with a usage line on a bad flag.
-    pub fn parse() -> Flags {
-        Self::parse_from(std::env::args().skip(1))
-    }
-
-    /// Parses flags; exits with a usage line on a bad flag.
-    pub fn parse_from(args: impl Iterator<Item = String>) -> Flags {
-        let mut f = Flags {
-            host: "127.0.0.1".to_owned(),
-            port: 3000,
-            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            ping_interval_ms: None,
-            ping_timeout_ms: None,
-            max_payload: None,
-            connect_timeout_ms: None,
-        };
-        let mut args = args;
-        while let Some(flag) = args.next() {
-            let value = args
-                .next()
-                .unwrap_or_else(|| usage(&format!("{flag} needs a value")));
-            let num = || -> u64 {
-                value
-                    .parse()
-                    .unwrap_or_else(|_| usage(&format!("{flag}: not a number: {value}")))
-            };
-            match flag.as_str() {
-                "--host" => f.host = value.clone(),
-                "--port" => f.port = num() as u16,
-                "--shards" => f.shards = num().max(1) as usize,
-                "--ping-interval-ms" => f.ping_interval_ms = Some(num()),
-                "--ping-timeout-ms" => f.ping_timeout_ms = Some(num()),
-                "--max-payload" => f.max_payload = Some(num() as usize),
-                "--connect-timeout-ms" => f.connect_timeout_ms = Some(num()),
-                _ => usage(&format!("unknown flag {flag}")),
-            }
-        }
-        f
-    }
-
     /// Applies the flags to a config; CORS is allowed from any origin.
     pub fn apply(&self, c: &mut Config) {
         if let Some(ms) = self.ping_interval_ms {
@@ -84,39 +70,113 @@ impl Flags {
 
     /// The address to bind.
     pub fn addr(&self) -> SocketAddr {
-        let ip: std::net::IpAddr = self
-            .host
-            .parse()
-            .unwrap_or_else(|_| usage(&format!("--host: not an IP address: {}", self.host)));
-        SocketAddr::new(ip, self.port)
+        SocketAddr::new(self.host, self.port)
     }
 }
 
-fn usage(msg: &str) -> ! {
-    eprintln!("{msg}");
-    eprintln!(
-        "usage: [--host 127.0.0.1] [--port 3000] [--shards N] [--ping-interval-ms 25000] \
-         [--ping-timeout-ms 20000] [--max-payload 1000000] [--connect-timeout-ms 45000]"
-    );
-    std::process::exit(2)
-}
-
-/// Logs to stderr as `RUST_LOG` says, prints the line the test harness waits for, then blocks
-/// until SIGINT or SIGTERM.
-pub fn announce_and_wait(local_addr: SocketAddr) {
+/// Serves `app` on runtime `R` as the flags say: logs to stderr as `RUST_LOG` says, prints
+/// the I/O driver (stderr), then `listening on http://HOST:PORT` (stdout) once it accepts
+/// connections, and shuts down gracefully on SIGINT or SIGTERM. Fails when the server can not
+/// start or a shard panicked.
+pub fn serve<R: Runtime>(flags: &Flags, app: Arc<App>) -> ExitCode {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .try_init();
-    println!("listening on http://{local_addr}");
+    let addr = flags.addr();
+    let server = match Server::<R>::builder(app)
+        .bind(addr)
+        .shards(flags.shards)
+        .start()
+    {
+        Ok(server) => server,
+        Err(e) => {
+            eprintln!("cannot listen on {addr}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    eprintln!("{} shard(s), io driver: {}", server.shards(), server.io_driver());
+    println!("listening on http://{}", server.local_addr());
     use std::io::Write;
     let _ = std::io::stdout().flush();
-    let mut signals = signal_hook::iterator::Signals::new([
+    let signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
-    ])
-    .expect("signal handlers");
-    let _ = signals.forever().next();
+    ]);
+    let mut signals = match signals {
+        Ok(signals) => signals,
+        Err(e) => {
+            eprintln!("signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (stop, signals_handle) = (server.shutdown_handle(), signals.handle());
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            stop.shutdown();
+        }
+    });
+    let outcome = server.wait();
+    signals_handle.close();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("server failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The `echo` example on runtime `R`, from the command line.
+pub fn echo<R: Runtime>() -> ExitCode {
+    let flags = Flags::parse();
+    serve::<R>(&flags, echo_app(&flags))
+}
+
+/// The `engine_echo` example on runtime `R`, from the command line.
+pub fn engine_echo<R: Runtime>() -> ExitCode {
+    let flags = Flags::parse();
+    serve::<R>(&flags, engine_echo_app(&flags))
+}
+
+/// The `bench` example on runtime `R`, from the command line.
+pub fn bench<R: Runtime>() -> ExitCode {
+    let flags = Flags::parse();
+    serve::<R>(&flags, bench_app(&flags))
+}
+
+/// The chat example's command line: the usual flags plus `--client-js`.
+#[derive(Debug, Clone, Parser)]
+#[command(about = "The corelay chat demo: open http://HOST:PORT/ in two tabs")]
+pub struct ChatFlags {
+    /// The usual flags.
+    #[command(flatten)]
+    pub common: Flags,
+    /// The official socket.io-client browser bundle (default: the one `npm ci --prefix
+    /// interop` installs).
+    #[arg(long)]
+    pub client_js: Option<PathBuf>,
+}
+
+/// The `chat` example on runtime `R`, from the command line.
+pub fn chat<R: Runtime>() -> ExitCode {
+    let flags = ChatFlags::parse();
+    let client_js = flags.client_js.clone().unwrap_or_else(|| {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../interop/node_modules/socket.io-client/dist/socket.io.min.js")
+    });
+    let bundle = match std::fs::read(&client_js) {
+        Ok(bundle) => bundle,
+        Err(e) => {
+            eprintln!(
+                "cannot read the socket.io-client bundle at {}: {e}\n\
+                 run `npm ci --prefix interop` (scripts/demo.sh does) or pass --client-js PATH",
+                client_js.display()
+            );
+            return ExitCode::FAILURE;
+        }
+    };
+    serve::<R>(&flags.common, chat_app(&flags.common, Bytes::from(bundle)))
 }
 
 /// The `echo` namespace handlers (used for `/` and `/custom`).
@@ -159,7 +219,7 @@ pub fn echo_handlers(ns: Namespace) -> Namespace {
 }
 
 /// The `echo` application: namespaces `/` and `/custom`.
-pub fn echo(flags: &Flags) -> Arc<App> {
+pub fn echo_app(flags: &Flags) -> Arc<App> {
     App::builder()
         .configure(|c| flags.apply(c))
         .namespace("/", echo_handlers)
@@ -169,7 +229,7 @@ pub fn echo(flags: &Flags) -> Arc<App> {
 
 /// The `engine_echo` application: a bare Engine.IO server at `/engine.io/` that sends every
 /// message back as it came.
-pub fn engine_echo(flags: &Flags) -> Arc<App> {
+pub fn engine_echo_app(flags: &Flags) -> Arc<App> {
     App::engine()
         .configure(|c| flags.apply(c))
         .on_message(|socket, message| socket.send_message(&message))
@@ -177,7 +237,7 @@ pub fn engine_echo(flags: &Flags) -> Arc<App> {
 }
 
 /// The `bench` application every peer runs in the benchmarks.
-pub fn bench(flags: &Flags) -> Arc<App> {
+pub fn bench_app(flags: &Flags) -> Arc<App> {
     App::builder()
         .configure(|c| flags.apply(c))
         .namespace("/", |ns| {
@@ -219,7 +279,7 @@ struct Hello {
 
 /// The chat demo; `bundle` is the official socket.io-client browser bundle, served at
 /// `/socket.io.min.js`.
-pub fn chat(flags: &Flags, bundle: Bytes) -> Arc<App> {
+pub fn chat_app(flags: &Flags, bundle: Bytes) -> Arc<App> {
     let online = Arc::new(AtomicUsize::new(0));
     let (on_join, on_leave) = (online.clone(), online);
     App::builder()
@@ -290,29 +350,4 @@ pub fn chat(flags: &Flags, bundle: Bytes) -> Arc<App> {
             })
         })
         .build()
-}
-
-/// The chat example's command line: the usual flags plus `--client-js PATH` (default: the
-/// bundle installed by `npm ci --prefix interop`). Exits with a message when it is missing.
-pub fn chat_from_args() -> (Flags, Arc<App>) {
-    let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let mut client_js = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../interop/node_modules/socket.io-client/dist/socket.io.min.js");
-    if let Some(i) = args.iter().position(|a| a == "--client-js") {
-        if i + 1 < args.len() {
-            client_js = args.remove(i + 1).into();
-        }
-        args.remove(i);
-    }
-    let bundle = std::fs::read(&client_js).unwrap_or_else(|e| {
-        eprintln!(
-            "cannot read the socket.io-client bundle at {}: {e}\n\
-             run `npm ci --prefix interop` (scripts/demo.sh does) or pass --client-js PATH",
-            client_js.display()
-        );
-        std::process::exit(1)
-    });
-    let flags = Flags::parse_from(args.into_iter());
-    let app = chat(&flags, Bytes::from(bundle));
-    (flags, app)
 }

@@ -1,0 +1,285 @@
+//! Starting a server on a [`Runtime`], and the handle of a running one.
+
+use std::fmt;
+use std::io;
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+
+use corelay_core::{App, Io};
+
+use crate::mesh::Mesh;
+use crate::runtime::Runtime;
+use crate::shard::{self, Start};
+use crate::sys::{self, CoreId};
+use crate::task::panic_message;
+
+/// Entry point of a runtime crate: `Server::builder(app)` (each runtime crate names it
+/// `Server`, for its own runtime).
+#[derive(Debug)]
+pub struct Server<R>(PhantomData<R>);
+
+impl<R: Runtime> Server<R> {
+    /// A server for `app`, with the default settings.
+    pub fn builder(app: Arc<App>) -> ServerBuilder<R> {
+        ServerBuilder::new(app)
+    }
+}
+
+/// Configures a server, then starts it on runtime `R`.
+pub struct ServerBuilder<R: Runtime> {
+    app: Arc<App>,
+    addr: SocketAddr,
+    shards: usize,
+    pin: bool,
+    options: R::Options,
+}
+
+impl<R: Runtime> fmt::Debug for ServerBuilder<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("addr", &self.addr)
+            .field("shards", &self.shards)
+            .field("pin", &self.pin)
+            .field("options", &self.options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: Runtime> ServerBuilder<R> {
+    /// A server for `app`: on 127.0.0.1:3000, one shard per core, not pinned.
+    pub fn new(app: Arc<App>) -> Self {
+        ServerBuilder {
+            app,
+            addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            pin: false,
+            options: R::Options::default(),
+        }
+    }
+
+    /// The address to listen on (127.0.0.1:3000 by default; port 0 picks a free port).
+    pub fn bind(mut self, addr: SocketAddr) -> Self {
+        self.addr = addr;
+        self
+    }
+
+    /// How many shards (threads) to run; one per core by default.
+    pub fn shards(mut self, n: usize) -> Self {
+        self.shards = n.clamp(1, corelay_core::sid::MAX_SHARDS);
+        self
+    }
+
+    /// Pins shard `i` to core `i` (modulo the number of cores). Off by default.
+    pub fn pin_cores(mut self, pin: bool) -> Self {
+        self.pin = pin;
+        self
+    }
+
+    /// The runtime's own settings (for monoio, the I/O driver).
+    pub fn options(mut self, options: R::Options) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The runtime's own settings, to change in place.
+    pub fn options_mut(&mut self) -> &mut R::Options {
+        &mut self.options
+    }
+
+    /// Starts the shard threads one after the other, each binding its listener (shard 0 the
+    /// address asked for, the others the address shard 0 got, so that port 0 gives one port
+    /// for all); returns once every shard listens, or with the first error, naming the
+    /// shard, after stopping the shards already started.
+    pub fn start(self) -> io::Result<RunningServer> {
+        let count = self.shards;
+        let mesh = Arc::new(Mesh::new(count));
+        let stop = ShutdownHandle(Arc::new(Stopper(mesh.clone())));
+        let mut threads = Vec::with_capacity(count);
+        let mut addr = self.addr;
+        let mut io_driver = "";
+        for (index, core) in sys::shard_cores(self.pin, count).into_iter().enumerate() {
+            let (ready, started) = mpsc::sync_channel(1);
+            let start = Start {
+                app: self.app.clone(),
+                index,
+                count,
+                addr,
+                mesh: mesh.clone(),
+                ready,
+            };
+            let options = self.options.clone();
+            let spawned = std::thread::Builder::new()
+                .name(format!("corelay-shard-{index}"))
+                .spawn(move || shard_thread::<R>(core, &options, start));
+            let outcome = match spawned {
+                Ok(thread) => match started.recv() {
+                    Ok(outcome) => {
+                        threads.push(thread);
+                        outcome
+                    }
+                    Err(_) => Err(io::Error::other(match thread.join() {
+                        Err(payload) => format!("shard {index} panicked: {}", panic_message(&*payload)),
+                        Ok(_) => format!("shard {index} ended before it listened"),
+                    })),
+                },
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(ready) => {
+                    addr = ready.addr;
+                    io_driver = ready.io_driver;
+                }
+                Err(e) => {
+                    mesh.stop_all();
+                    for thread in threads {
+                        let _ = thread.join();
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        tracing::info!("{count} shard(s) on {io_driver}, listening on {addr}");
+        Ok(RunningServer {
+            local_addr: addr,
+            threads,
+            io: Io::new(mesh),
+            stop,
+            io_driver,
+        })
+    }
+}
+
+/// The body of a shard thread.
+fn shard_thread<R: Runtime>(
+    core: Option<CoreId>,
+    options: &R::Options,
+    start: Start,
+) -> Result<(), ServerError> {
+    if let Some(core) = core {
+        core_affinity::set_for_current(core);
+    }
+    let (index, ready) = (start.index, start.ready.clone());
+    match R::block_on(options, shard::run::<R>(start)) {
+        Ok(result) => result,
+        Err(e) => {
+            let e = io::Error::new(e.kind(), format!("shard {index}: runtime: {e}"));
+            let _ = ready.send(Err(e));
+            Ok(())
+        }
+    }
+}
+
+/// Why a server stopped other than by its shutdown.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// A task of a shard panicked (in a handler, most likely). The shard stopped at once and
+    /// the others shut down gracefully.
+    #[error("shard {shard} panicked: {message}")]
+    Panicked {
+        /// The shard.
+        shard: usize,
+        /// The panic's message.
+        message: String,
+    },
+}
+
+/// A started server. Dropping it, and every [`ShutdownHandle`] of it, starts the shutdown.
+pub struct RunningServer {
+    local_addr: SocketAddr,
+    threads: Vec<JoinHandle<Result<(), ServerError>>>,
+    io: Io,
+    stop: ShutdownHandle,
+    io_driver: &'static str,
+}
+
+impl fmt::Debug for RunningServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RunningServer")
+            .field("local_addr", &self.local_addr)
+            .field("shards", &self.threads.len())
+            .field("io_driver", &self.io_driver)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RunningServer {
+    /// The address the listeners are bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The number of shards.
+    pub fn shards(&self) -> usize {
+        self.threads.len()
+    }
+
+    /// The I/O driver the shards run on: `"epoll"` or `"io_uring"`.
+    pub fn io_driver(&self) -> &'static str {
+        self.io_driver
+    }
+
+    /// Starts a graceful shutdown: sockets leave with "server shutting down" and queued bytes
+    /// are flushed before connections close.
+    pub fn shutdown(&self) {
+        self.stop.shutdown();
+    }
+
+    /// A handle that can start the shutdown from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.stop.clone()
+    }
+
+    /// A handle to emit to the sockets of every shard from any thread.
+    pub fn io(&self) -> Io {
+        self.io.clone()
+    }
+
+    /// Waits until every shard has stopped; an error when one stopped by a panic.
+    pub fn wait(self) -> Result<(), ServerError> {
+        let RunningServer { threads, stop, .. } = self;
+        let mut outcome = Ok(());
+        for (shard, thread) in threads.into_iter().enumerate() {
+            let result = thread.join().unwrap_or_else(|payload| {
+                Err(ServerError::Panicked {
+                    shard,
+                    message: panic_message(&*payload),
+                })
+            });
+            if outcome.is_ok() {
+                outcome = result;
+            }
+        }
+        drop(stop);
+        outcome
+    }
+}
+
+/// Starts a server's graceful shutdown from any thread.
+#[derive(Clone)]
+pub struct ShutdownHandle(Arc<Stopper>);
+
+impl fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ShutdownHandle")
+    }
+}
+
+impl ShutdownHandle {
+    /// Starts the shutdown.
+    pub fn shutdown(&self) {
+        self.0 .0.stop_all();
+    }
+}
+
+/// Stops the shards when the last handle that could stop them is gone.
+#[derive(Debug)]
+struct Stopper(Arc<Mesh>);
+
+impl Drop for Stopper {
+    fn drop(&mut self) {
+        self.0.stop_all();
+    }
+}

@@ -1,0 +1,3 @@
+//! The driver's behaviour on monoio (see `corelay_rt::conformance`).
+
+corelay_rt::conformance_tests!(corelay_monoio::Monoio);
