@@ -43,6 +43,8 @@ use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, SerializeTuple, Se
 use serde_json::value::RawValue;
 use smallvec::SmallVec;
 
+use crate::wire::Decimal;
+
 // ---------------------------------------------------------------------------
 // Thread-local hand-offs between serde impls and the packet writer/reader.
 // ---------------------------------------------------------------------------
@@ -390,8 +392,7 @@ fn write_head(
         packet.push(b',');
     }
     if let Some(id) = id {
-        // serde_json's integer formatting (itoa).
-        serde_json::to_writer(&mut *packet, &id)?;
+        packet.extend_from_slice(Decimal::new(id).as_bytes());
     }
     Ok(())
 }
@@ -403,8 +404,8 @@ fn append_packet(out: &mut BytesMut, packet: &[u8], binary_type: u8, attachments
         out.extend_from_slice(packet);
         return;
     }
-    let mut buf = [0; 20];
-    let count = crate::wire::decimal(attachments.len() as u64, &mut buf);
+    let count = Decimal::new(attachments.len() as u64);
+    let count = count.as_bytes();
     // The head holds at least its type byte.
     let rest = packet.get(1..).unwrap_or_default();
     out.reserve(count.len() + 2 + rest.len());
@@ -515,11 +516,10 @@ impl serde_json::ser::Formatter for PacketFormatter<'_> {
         value: &[u8],
     ) -> io::Result<()> {
         let bytes = take_lent(value).unwrap_or_else(|| Bytes::copy_from_slice(value));
-        let mut buf = [0; 20];
-        let num = crate::wire::decimal(self.attachments.len() as u64, &mut buf);
+        let num = Decimal::new(self.attachments.len() as u64);
         self.attachments.push(bytes);
         writer.write_all(b"{\"_placeholder\":true,\"num\":")?;
-        writer.write_all(num)?;
+        writer.write_all(num.as_bytes())?;
         writer.write_all(b"}")
     }
 }

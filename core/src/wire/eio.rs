@@ -13,6 +13,8 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
+use super::Decimal;
+
 /// The record separator between packets of a polling payload.
 pub const SEPARATOR: u8 = 0x1e;
 
@@ -270,11 +272,11 @@ pub fn open_json(
         push_json_string(&mut s, u);
     }
     s.push_str("],\"pingInterval\":");
-    push_u64(&mut s, ping_interval_ms);
+    s.push_str(Decimal::new(ping_interval_ms).as_str());
     s.push_str(",\"pingTimeout\":");
-    push_u64(&mut s, ping_timeout_ms);
+    s.push_str(Decimal::new(ping_timeout_ms).as_str());
     s.push_str(",\"maxPayload\":");
-    push_u64(&mut s, max_payload);
+    s.push_str(Decimal::new(max_payload).as_str());
     s.push('}');
     s
 }
@@ -283,18 +285,11 @@ pub fn open_json(
 pub fn error_json(code: u8, message: &str) -> String {
     let mut s = String::with_capacity(28 + message.len());
     s.push_str("{\"code\":");
-    push_u64(&mut s, u64::from(code));
+    s.push_str(Decimal::new(u64::from(code)).as_str());
     s.push_str(",\"message\":");
     push_json_string(&mut s, message);
     s.push('}');
     s
-}
-
-fn push_u64(s: &mut String, n: u64) {
-    let mut buf = [0u8; 20];
-    for &b in super::decimal(n, &mut buf) {
-        s.push(char::from(b));
-    }
 }
 
 /// Appends `v` as a JSON string literal, escaped like `JSON.stringify`.

@@ -10,6 +10,8 @@ use std::borrow::Cow;
 
 use bytes::{BufMut, BytesMut};
 
+use super::Decimal;
+
 /// The largest number of header lines [`parse_request_head`] can accept,
 /// whatever [`HeadLimits::max_headers`] says.
 ///
@@ -746,7 +748,7 @@ pub fn write_response_head(
                 .sum::<usize>(),
     );
     out.put_slice(b"HTTP/1.1 ");
-    put_decimal(out, status as u64);
+    out.put_slice(Decimal::new(u64::from(status)).as_bytes());
     out.put_u8(b' ');
     out.put_slice(reason.as_bytes());
     out.put_slice(b"\r\n");
@@ -763,7 +765,7 @@ pub fn write_response_head(
     let no_length = (100..200).contains(&status) || status == 204;
     if let (Some(len), false) = (content_length, no_length) {
         out.put_slice(b"Content-Length: ");
-        put_decimal(out, len as u64);
+        out.put_slice(Decimal::new(len as u64).as_bytes());
         out.put_slice(b"\r\n");
     }
     if !own_connection {
@@ -801,21 +803,6 @@ fn put_sanitized(out: &mut BytesMut, s: &str) {
             out.put_u8(b);
         }
     }
-}
-
-/// Appends the decimal representation of `n`.
-fn put_decimal(out: &mut BytesMut, mut n: u64) {
-    let mut digits = [0u8; 20];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.put_slice(&digits[i..]);
 }
 
 #[cfg(test)]

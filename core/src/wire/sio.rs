@@ -18,6 +18,8 @@ use std::borrow::Cow;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::de::IgnoredAny;
 
+use super::Decimal;
+
 /// Reserved event names a client can not send.
 pub const RESERVED_EVENTS: &[&str] = &[
     "connect",
@@ -349,7 +351,7 @@ pub fn write_head(
     out.reserve(1 + 21 + nsp.len() + 1 + 20);
     out.put_u8(kind.as_byte());
     if kind.is_binary() {
-        put_decimal(out, attachments as u64);
+        out.put_slice(Decimal::new(attachments as u64).as_bytes());
         out.put_u8(b'-');
     }
     if !nsp.is_empty() && nsp != "/" {
@@ -357,13 +359,8 @@ pub fn write_head(
         out.put_u8(b',');
     }
     if let Some(id) = id {
-        put_decimal(out, id);
+        out.put_slice(Decimal::new(id).as_bytes());
     }
-}
-
-fn put_decimal(out: &mut BytesMut, n: u64) {
-    let mut buf = [0u8; 20];
-    out.extend_from_slice(super::decimal(n, &mut buf));
 }
 
 /// Checks every `{"_placeholder":true,"num":N}` object anywhere in `data` (a
