@@ -50,7 +50,18 @@ mod tests {
 
     #[test]
     fn decimal_matches_display() {
-        for n in [0, 1, 9, 10, 99, 100, 12345, u64::from(u32::MAX), u64::MAX - 1, u64::MAX] {
+        for n in [
+            0,
+            1,
+            9,
+            10,
+            99,
+            100,
+            12345,
+            u64::from(u32::MAX),
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
             assert_eq!(Decimal::new(n).as_str(), n.to_string());
             assert_eq!(Decimal::new(n).as_bytes(), n.to_string().as_bytes());
         }

@@ -7,8 +7,9 @@
 //!   Unfragmented frames are handed out zero-copy (a `split_to(..).freeze()` of
 //!   the caller's buffer); only fragmented messages are copied into an
 //!   assembly buffer.
-//! * Sending: [`header_len`], [`write_frame_header`], [`write_frame`],
-//!   [`encode_frame`] and [`encode_close`] produce unmasked server frames.
+//! * Sending: [`frame_header`] is the one writer of server frame headers;
+//!   [`header_len`], [`write_frame_header`], [`write_frame`], [`encode_frame`]
+//!   and [`encode_close`] produce unmasked server frames with it.
 //!
 //! No extensions are ever negotiated, so all RSV bits must be clear.
 
@@ -471,20 +472,29 @@ pub const fn header_len(payload_len: usize) -> usize {
     }
 }
 
-/// Header bytes (without masking key) and their count.
-fn header_bytes(opcode: OpCode, fin: bool, masked: bool, payload_len: usize) -> ([u8; 10], usize) {
-    let mut head = [0u8; 10];
+/// Longest server frame header: 2 bytes, then 8 of extended payload length (no masking key).
+pub const MAX_HEADER_LEN: usize = 10;
+
+/// The header of a server (unmasked) frame: FIN as given, no RSV bit, `opcode`, and the
+/// shortest encoding of `payload_len`. Returns the bytes and how many of them are the header
+/// (2, 4 or 10, as [`header_len`] says): the one writer of frame headers, used by every
+/// encoder here and by the server's pre-framed packets.
+pub fn frame_header(
+    opcode: OpCode,
+    fin: bool,
+    payload_len: usize,
+) -> ([u8; MAX_HEADER_LEN], usize) {
+    let mut head = [0u8; MAX_HEADER_LEN];
     head[0] = (u8::from(fin) << 7) | opcode.as_u8();
-    let mask_bit = u8::from(masked) << 7;
     let n = header_len(payload_len);
     match n {
-        2 => head[1] = mask_bit | payload_len as u8,
+        2 => head[1] = payload_len as u8,
         4 => {
-            head[1] = mask_bit | 126;
+            head[1] = 126;
             head[2..4].copy_from_slice(&(payload_len as u16).to_be_bytes());
         }
         _ => {
-            head[1] = mask_bit | 127;
+            head[1] = 127;
             head[2..10].copy_from_slice(&(payload_len as u64).to_be_bytes());
         }
     }
@@ -493,7 +503,7 @@ fn header_bytes(opcode: OpCode, fin: bool, masked: bool, payload_len: usize) -> 
 
 /// Appends a server frame header (FIN as given, no mask, no RSV) for `payload_len` bytes.
 pub fn write_frame_header(out: &mut BytesMut, opcode: OpCode, fin: bool, payload_len: usize) {
-    let (head, n) = header_bytes(opcode, fin, false, payload_len);
+    let (head, n) = frame_header(opcode, fin, payload_len);
     out.put_slice(&head[..n]);
 }
 
@@ -531,7 +541,9 @@ pub fn encode_close(code: u16, reason: &str) -> Bytes {
 
 /// A masked client frame, for tests and clients.
 pub fn encode_client_frame(opcode: OpCode, fin: bool, payload: &[u8], mask: [u8; 4]) -> Vec<u8> {
-    let (head, n) = header_bytes(opcode, fin, true, payload.len());
+    let (mut head, n) = frame_header(opcode, fin, payload.len());
+    // The MASK bit: a masking key follows the length.
+    head[1] |= 0x80;
     let mut out = Vec::with_capacity(n + 4 + payload.len());
     out.extend_from_slice(&head[..n]);
     out.extend_from_slice(&mask);
