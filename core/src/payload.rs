@@ -43,6 +43,7 @@ use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, SerializeTuple, Se
 use serde_json::value::RawValue;
 use smallvec::SmallVec;
 
+use crate::wire::json::Elements;
 use crate::wire::Decimal;
 
 // ---------------------------------------------------------------------------
@@ -846,123 +847,6 @@ impl Serialize for Args {
         }
         tuple.end()
     }
-}
-
-/// The spans (`start..end`) of the elements of a JSON array, trusting the
-/// text to be valid JSON (but never panicking nor looping when it is not).
-///
-/// Structural characters are ASCII, which never occur inside a multi-byte
-/// UTF-8 sequence, so spans always fall on character boundaries.
-struct Elements<'a> {
-    data: &'a [u8],
-    /// Where the next element (or the whitespace before it) starts; `None`
-    /// once the array is over.
-    next: Option<usize>,
-}
-
-impl<'a> Elements<'a> {
-    /// The elements of `data`, the first one skipped when `skip_first`.
-    fn new(data: &'a [u8], skip_first: bool) -> Self {
-        let i = skip_ws(data, 0);
-        let next = (data.get(i) == Some(&b'[')).then_some(i + 1);
-        let mut elements = Self { data, next };
-        if skip_first {
-            elements.next();
-        }
-        elements
-    }
-}
-
-impl Iterator for Elements<'_> {
-    type Item = (usize, usize);
-
-    fn next(&mut self) -> Option<(usize, usize)> {
-        let data = self.data;
-        let mut i = skip_ws(data, self.next.take()?);
-        if matches!(data.get(i), None | Some(b']')) {
-            return None;
-        }
-        let start = i;
-        let mut depth = 0usize;
-        while let Some(&b) = data.get(i) {
-            match b {
-                b'"' => i = string_end(data, i + 1),
-                b'[' | b'{' => depth += 1,
-                b']' | b'}' => {
-                    if depth == 0 {
-                        break;
-                    }
-                    depth -= 1;
-                }
-                b',' if depth == 0 => break,
-                _ => {}
-            }
-            i += 1;
-        }
-        let end = i.min(data.len());
-        // `data[start]` exists (checked above) and `end >= start`.
-        let end = start + trim_ws_end(&data[start..end]);
-        if data.get(i) == Some(&b',') {
-            self.next = Some(i + 1);
-        }
-        Some((start, end))
-    }
-}
-
-/// Index of the quote closing the string whose content starts at `i`
-/// (`data.len()` when unterminated).
-fn string_end(data: &[u8], mut i: usize) -> usize {
-    loop {
-        match find_quote_or_backslash(data, i) {
-            // `at` is where a byte was found: in bounds.
-            Some(at) if data[at] == b'"' => return at,
-            // A backslash: skip it and the escaped character.
-            Some(at) => i = at + 2,
-            None => return data.len(),
-        }
-    }
-}
-
-/// Index of the first `"` or `\` at or after `i`, 8 bytes at a time.
-fn find_quote_or_backslash(data: &[u8], mut i: usize) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    // High bit set in the bytes of `x` equal to `b`. Bytes above a match may
-    // be flagged spuriously, but the lowest flagged byte is always a match.
-    fn matches(x: u64, b: u8) -> u64 {
-        let v = x ^ (LO * u64::from(b));
-        v.wrapping_sub(LO) & !v & HI
-    }
-    while let Some(chunk) = data.get(i..i.saturating_add(8)) {
-        let mut word = [0; 8];
-        word.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(word);
-        let found = matches(x, b'"') | matches(x, b'\\');
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    let rest = data.get(i..)?;
-    rest.iter()
-        .position(|&b| b == b'"' || b == b'\\')
-        .map(|p| i + p)
-}
-
-fn is_ws(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-fn skip_ws(data: &[u8], mut i: usize) -> usize {
-    while data.get(i).is_some_and(|&b| is_ws(b)) {
-        i += 1;
-    }
-    i
-}
-
-/// Length of `text` without its trailing whitespace.
-fn trim_ws_end(text: &[u8]) -> usize {
-    text.iter().rposition(|&b| !is_ws(b)).map_or(0, |p| p + 1)
 }
 
 /// Reads the packet's array for [`Args::parse`]: skips the event name,

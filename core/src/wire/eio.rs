@@ -13,7 +13,7 @@ use base64::engine::DecodePaddingMode;
 use base64::Engine as _;
 use bytes::{BufMut, Bytes, BytesMut};
 
-use super::Decimal;
+use super::{json, Decimal};
 
 /// The record separator between packets of a polling payload.
 pub const SEPARATOR: u8 = 0x1e;
@@ -263,13 +263,13 @@ pub fn open_json(
 ) -> String {
     let mut s = String::with_capacity(96 + sid.len());
     s.push_str("{\"sid\":");
-    push_json_string(&mut s, sid);
+    json::push_string(&mut s, sid);
     s.push_str(",\"upgrades\":[");
     for (i, u) in upgrades.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        push_json_string(&mut s, u);
+        json::push_string(&mut s, u);
     }
     s.push_str("],\"pingInterval\":");
     s.push_str(Decimal::new(ping_interval_ms).as_str());
@@ -287,34 +287,9 @@ pub fn error_json(code: u8, message: &str) -> String {
     s.push_str("{\"code\":");
     s.push_str(Decimal::new(u64::from(code)).as_str());
     s.push_str(",\"message\":");
-    push_json_string(&mut s, message);
+    json::push_string(&mut s, message);
     s.push('}');
     s
-}
-
-/// Appends `v` as a JSON string literal, escaped like `JSON.stringify`.
-fn push_json_string(s: &mut String, v: &str) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    s.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => s.push_str("\\\""),
-            '\\' => s.push_str("\\\\"),
-            '\u{8}' => s.push_str("\\b"),
-            '\u{c}' => s.push_str("\\f"),
-            '\n' => s.push_str("\\n"),
-            '\r' => s.push_str("\\r"),
-            '\t' => s.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let b = u32::from(c) as usize;
-                s.push_str("\\u00");
-                s.push(char::from(HEX[b >> 4]));
-                s.push(char::from(HEX[b & 0xf]));
-            }
-            c => s.push(c),
-        }
-    }
-    s.push('"');
 }
 
 #[cfg(test)]
@@ -627,14 +602,6 @@ mod tests {
         );
     }
 
-    #[test]
-    fn json_escaping_matches_serde_json() {
-        let s: String = (0u32..0x80).filter_map(char::from_u32).collect();
-        let mut ours = String::new();
-        push_json_string(&mut ours, &s);
-        assert_eq!(ours, serde_json::to_string(&s).unwrap());
-    }
-
     fn packet_strategy() -> impl Strategy<Value = Packet> {
         let text_data = "[^\u{1e}]{0,12}".prop_map(|s| Bytes::from(s.into_bytes()));
         prop_oneof![
@@ -703,13 +670,6 @@ mod tests {
         fn structured_garbage_never_panics(s in "[0-6b\u{1e}A-Za-z0-9+/=é]{0,40}") {
             let mut out = Vec::new();
             let _ = decode_payload(Bytes::from(s.into_bytes()), 64, &mut out);
-        }
-
-        #[test]
-        fn json_strings_match_serde_json(s in any::<String>()) {
-            let mut ours = String::new();
-            push_json_string(&mut ours, &s);
-            prop_assert_eq!(ours, serde_json::to_string(&s).unwrap());
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Pure codecs: HTTP/1.1 heads, WebSocket frames, Engine.IO and Socket.IO packets.
 pub mod eio;
 pub mod http;
+pub(crate) mod json;
 pub mod sio;
 pub mod ws;
 

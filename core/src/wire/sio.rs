@@ -18,6 +18,7 @@ use std::borrow::Cow;
 use bytes::{BufMut, Bytes, BytesMut};
 use serde::de::IgnoredAny;
 
+use super::json::{self, member_key, skip_ws};
 use super::Decimal;
 
 /// Reserved event names a client can not send.
@@ -285,8 +286,7 @@ pub fn decode(text: Bytes, max_attachments: usize) -> Result<Packet, SioError> {
     let data = if pos < s.len() {
         let json = &s[pos..];
         validate_payload(kind, json)?;
-        let trimmed = json.trim_end_matches([' ', '\t', '\n', '\r']);
-        Some(text.slice(pos..pos + trimmed.len()))
+        Some(text.slice(pos..pos + json::trim_ws_end(json.as_bytes())))
     } else {
         None
     };
@@ -421,22 +421,6 @@ enum Frame<'a> {
     },
 }
 
-/// Reads `"key"` `:` at `pos` (after white space); returns the unescaped key
-/// and the position of its value (after white space).
-fn member_key(b: &[u8], pos: usize) -> Option<(Cow<'_, str>, usize)> {
-    let start = skip_ws(b, pos);
-    if b.get(start) != Some(&b'"') {
-        return None;
-    }
-    let end = string_end(b, start)?;
-    let key = json_unescape(&b[start + 1..end - 1])?;
-    let colon = skip_ws(b, end);
-    if b.get(colon) != Some(&b':') {
-        return None;
-    }
-    Some((key, skip_ws(b, colon + 1)))
-}
-
 /// Walks valid JSON iteratively (no depth limit, no recursion) and tells
 /// whether socket.io-parser's `_reconstructPacket` would throw on it. `None`
 /// when `b` turns out not to be well-formed.
@@ -477,7 +461,7 @@ fn reconstruction_throws(b: &[u8], attachments: usize) -> Option<bool> {
                     continue;
                 }
             }
-            b'"' => pos = string_end(b, pos)?,
+            b'"' => pos = json::string_end(b, pos)?,
             _ => {
                 while let Some(c) = b.get(pos) {
                     if matches!(c, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
@@ -575,105 +559,6 @@ fn key_kind(key: &str) -> Key {
     }
 }
 
-fn skip_ws(b: &[u8], mut pos: usize) -> usize {
-    while matches!(b.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
-        pos += 1;
-    }
-    pos
-}
-
-/// Given `b[start] == b'"'`, the index just past the closing quote.
-fn string_end(b: &[u8], start: usize) -> Option<usize> {
-    let mut i = start + 1;
-    loop {
-        match *b.get(i)? {
-            b'"' => return Some(i + 1),
-            b'\\' => i += 2,
-            _ => i += 1,
-        }
-    }
-}
-
-/// Unescapes the contents of a JSON string literal (between the quotes).
-///
-/// Lone surrogates (valid in `JSON.parse`) become U+FFFD. `None` when the
-/// contents are malformed or not UTF-8.
-fn json_unescape(raw: &[u8]) -> Option<Cow<'_, str>> {
-    let Some(first_escape) = raw.iter().position(|&c| c == b'\\') else {
-        return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
-    };
-    let mut out = String::with_capacity(raw.len());
-    out.push_str(std::str::from_utf8(&raw[..first_escape]).ok()?);
-    let mut i = first_escape;
-    // A leading surrogate waiting for its trailing half.
-    let mut pending: Option<u16> = None;
-    while i < raw.len() {
-        if raw[i] != b'\\' {
-            let next = raw[i..]
-                .iter()
-                .position(|&c| c == b'\\')
-                .map_or(raw.len(), |p| i + p);
-            if pending.take().is_some() {
-                out.push('\u{fffd}');
-            }
-            out.push_str(std::str::from_utf8(&raw[i..next]).ok()?);
-            i = next;
-            continue;
-        }
-        let esc = *raw.get(i + 1)?;
-        i += 2;
-        let simple = match esc {
-            b'"' => Some('"'),
-            b'\\' => Some('\\'),
-            b'/' => Some('/'),
-            b'b' => Some('\u{8}'),
-            b'f' => Some('\u{c}'),
-            b'n' => Some('\n'),
-            b'r' => Some('\r'),
-            b't' => Some('\t'),
-            b'u' => None,
-            _ => return None,
-        };
-        if let Some(c) = simple {
-            if pending.take().is_some() {
-                out.push('\u{fffd}');
-            }
-            out.push(c);
-            continue;
-        }
-        let hex = std::str::from_utf8(raw.get(i..i + 4)?).ok()?;
-        if !hex.bytes().all(|c| c.is_ascii_hexdigit()) {
-            return None;
-        }
-        let unit = u16::from_str_radix(hex, 16).ok()?;
-        i += 4;
-        match unit {
-            0xD800..=0xDBFF => {
-                if pending.replace(unit).is_some() {
-                    out.push('\u{fffd}');
-                }
-            }
-            0xDC00..=0xDFFF => match pending.take() {
-                Some(hi) => {
-                    let c = 0x10000 + ((u32::from(hi) - 0xD800) << 10) + (u32::from(unit) - 0xDC00);
-                    out.push(char::from_u32(c).unwrap_or('\u{fffd}'));
-                }
-                None => out.push('\u{fffd}'),
-            },
-            _ => {
-                if pending.take().is_some() {
-                    out.push('\u{fffd}');
-                }
-                out.push(char::from_u32(u32::from(unit)).unwrap_or('\u{fffd}'));
-            }
-        }
-    }
-    if pending.is_some() {
-        out.push('\u{fffd}');
-    }
-    Some(Cow::Owned(out))
-}
-
 /// Event name of a validated EVENT/BINARY_EVENT payload: `Some(name)` when the
 /// first element is a string (JSON-unescaped; borrowed when it has no escape),
 /// `None` when it is a number (or `data` is not such a payload).
@@ -685,12 +570,7 @@ pub fn event_name(data: &[u8]) -> Option<Cow<'_, str>> {
     if data.get(open) != Some(&b'[') {
         return None;
     }
-    let start = skip_ws(data, open + 1);
-    if data.get(start) != Some(&b'"') {
-        return None;
-    }
-    let end = string_end(data, start)?;
-    json_unescape(&data[start + 1..end - 1])
+    json::string(data, skip_ws(data, open + 1)).map(|(name, _)| name)
 }
 
 #[cfg(test)]
@@ -1434,7 +1314,7 @@ mod tests {
             let _ = decode(Bytes::from(data.clone()), max);
             let _ = validate_placeholders(&data, max);
             let _ = event_name(&data);
-            let _ = json_unescape(&data);
+            let _ = json::unescape(&data);
         }
 
         #[test]
@@ -1442,15 +1322,7 @@ mod tests {
             let _ = decode(Bytes::from(s.clone().into_bytes()), max);
             let _ = validate_placeholders(s.as_bytes(), max);
             let _ = event_name(s.as_bytes());
-            let _ = json_unescape(s.as_bytes());
-        }
-
-        #[test]
-        fn unescape_matches_serde_json(s in any::<String>()) {
-            let lit = serde_json::to_string(&s).unwrap();
-            let inner = &lit.as_bytes()[1..lit.len() - 1];
-            let unescaped = json_unescape(inner);
-            prop_assert_eq!(unescaped.as_deref(), Some(s.as_str()));
+            let _ = json::unescape(s.as_bytes());
         }
     }
 }
