@@ -44,6 +44,7 @@ use serde_json::value::RawValue;
 use smallvec::SmallVec;
 
 use crate::wire::json::Elements;
+use crate::wire::sio::{self, PacketType};
 use crate::wire::Decimal;
 
 // ---------------------------------------------------------------------------
@@ -322,13 +323,16 @@ pub fn write_event<T: Serialize + ?Sized>(
     event: &str,
     args: &T,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    with_scratch(|packet| {
-        write_head(packet, b'2', nsp, id)?;
-        packet.push(b'[');
-        serde_json::to_writer(&mut *packet, event)?;
-        packet.push(b',');
-        let attachments = write_args(packet, true, args)?;
-        append_packet(out, packet, b'5', &attachments);
+    with_scratch(|json| {
+        json.push(b'[');
+        serde_json::to_writer(&mut *json, event)?;
+        json.push(b',');
+        let attachments = write_args(json, true, args)?;
+        let kind = match attachments.len() {
+            0 => PacketType::Event,
+            _ => PacketType::BinaryEvent,
+        };
+        sio::write_packet(out, kind, nsp, attachments.len(), id, json);
         Ok(attachments)
     })
 }
@@ -345,11 +349,14 @@ pub fn write_ack<T: Serialize + ?Sized>(
     id: u64,
     args: &T,
 ) -> Result<Vec<Bytes>, serde_json::Error> {
-    with_scratch(|packet| {
-        write_head(packet, b'3', nsp, Some(id))?;
-        packet.push(b'[');
-        let attachments = write_args(packet, false, args)?;
-        append_packet(out, packet, b'6', &attachments);
+    with_scratch(|json| {
+        json.push(b'[');
+        let attachments = write_args(json, false, args)?;
+        let kind = match attachments.len() {
+            0 => PacketType::Ack,
+            _ => PacketType::BinaryAck,
+        };
+        sio::write_packet(out, kind, nsp, attachments.len(), Some(id), json);
         Ok(attachments)
     })
 }
@@ -359,7 +366,8 @@ pub fn write_ack<T: Serialize + ?Sized>(
 const SCRATCH_RETAINED: usize = 64 * 1024;
 
 thread_local! {
-    /// Where the JSON of a packet is serialized before its head is known.
+    /// Where the JSON of a packet is serialized before its head is known (the head
+    /// depends on the number of attachments found while serializing).
     static SCRATCH: Cell<Vec<u8>> = const { Cell::new(Vec::new()) };
 }
 
@@ -378,42 +386,6 @@ fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     }
     let _ = SCRATCH.try_with(|c| c.set(scratch));
     result
-}
-
-/// Writes the head of a non-binary packet: `<type>[<nsp>,][<id>]`.
-fn write_head(
-    packet: &mut Vec<u8>,
-    packet_type: u8,
-    nsp: &str,
-    id: Option<u64>,
-) -> Result<(), serde_json::Error> {
-    packet.push(packet_type);
-    if !nsp.is_empty() && nsp != "/" {
-        packet.extend_from_slice(nsp.as_bytes());
-        packet.push(b',');
-    }
-    if let Some(id) = id {
-        packet.extend_from_slice(Decimal::new(id).as_bytes());
-    }
-    Ok(())
-}
-
-/// Appends `packet` (non-binary head included) to `out`, turning its head
-/// `<type>` into `<binary_type><N>-` when there are attachments.
-fn append_packet(out: &mut BytesMut, packet: &[u8], binary_type: u8, attachments: &[Bytes]) {
-    if attachments.is_empty() {
-        out.extend_from_slice(packet);
-        return;
-    }
-    let count = Decimal::new(attachments.len() as u64);
-    let count = count.as_bytes();
-    // The head holds at least its type byte.
-    let rest = packet.get(1..).unwrap_or_default();
-    out.reserve(count.len() + 2 + rest.len());
-    out.extend_from_slice(&[binary_type]);
-    out.extend_from_slice(count);
-    out.extend_from_slice(b"-");
-    out.extend_from_slice(rest);
 }
 
 /// Serializes the arguments after what is already in `json` (ending with

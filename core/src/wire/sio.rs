@@ -335,8 +335,8 @@ fn validate_payload(kind: PacketType, json: &str) -> Result<(), SioError> {
 }
 
 /// Writes the packet head `<type>[<attachments>-][<nsp>,][<id>]`, like
-/// socket.io-parser's `encodeAsString`. The caller appends the JSON payload
-/// right after.
+/// socket.io-parser's `encodeAsString`: the one writer of packet heads. The
+/// caller appends the JSON payload right after (or calls [`write_packet`]).
 ///
 /// `attachments` is written for `BinaryEvent`/`BinaryAck` only and ignored
 /// otherwise. The namespace is omitted when it is `/` (or empty); it must
@@ -348,7 +348,7 @@ pub fn write_head(
     attachments: usize,
     id: Option<u64>,
 ) {
-    out.reserve(1 + 21 + nsp.len() + 1 + 20);
+    out.reserve(max_head_len(nsp));
     out.put_u8(kind.as_byte());
     if kind.is_binary() {
         out.put_slice(Decimal::new(attachments as u64).as_bytes());
@@ -361,6 +361,27 @@ pub fn write_head(
     if let Some(id) = id {
         out.put_slice(Decimal::new(id).as_bytes());
     }
+}
+
+/// Writes a whole packet: the head as [`write_head`] writes it, then `data`
+/// (the JSON payload, written as it is; empty for none), with one reservation.
+pub fn write_packet(
+    out: &mut BytesMut,
+    kind: PacketType,
+    nsp: &str,
+    attachments: usize,
+    id: Option<u64>,
+    data: &[u8],
+) {
+    out.reserve(max_head_len(nsp) + data.len());
+    write_head(out, kind, nsp, attachments, id);
+    out.extend_from_slice(data);
+}
+
+/// The longest head [`write_head`] writes for this namespace: type, up to 20
+/// digits and `-`, namespace and `,`, up to 20 digits.
+fn max_head_len(nsp: &str) -> usize {
+    1 + 21 + nsp.len() + 1 + 20
 }
 
 /// Checks every `{"_placeholder":true,"num":N}` object anywhere in `data` (a
@@ -704,6 +725,9 @@ mod tests {
             head(BinaryAck, "/a", 12, Some(u64::MAX)),
             b"612-/a,18446744073709551615"
         );
+        let mut out = BytesMut::from(&b"x"[..]);
+        write_packet(&mut out, BinaryEvent, "/a", 2, Some(3), br#"["e"]"#);
+        assert_eq!(&out[..], br#"x52-/a,3["e"]"#);
     }
 
     #[test]
