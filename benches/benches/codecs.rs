@@ -17,7 +17,7 @@ use corelay_benches::fixtures;
 use corelay_core::payload::{self, Args, Binary};
 use corelay_core::wire::http::{self, HeadLimits};
 use corelay_core::wire::ws::{self, OpCode};
-use corelay_core::wire::{eio, sio};
+use corelay_core::wire::{eio, sio, Decode};
 use criterion::{criterion_group, criterion_main, BatchSize, BenchmarkId, Criterion, Throughput};
 use serde::{Deserialize, Serialize};
 

@@ -36,7 +36,7 @@ use crate::payload::Args;
 use crate::sid::IdGenerator;
 use crate::socket::DisconnectReason;
 use crate::timer::{Target, Timers};
-use crate::wire::{http::RequestHead, sio, ws};
+use crate::wire::{http::RequestHead, sio, ws, Decode};
 
 /// How long a closing connection may take to flush and to hear the peer's end.
 const LINGER: Duration = Duration::from_secs(5);

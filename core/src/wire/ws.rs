@@ -2,8 +2,8 @@
 //!
 //! * Handshake: [`accept_key`] and [`write_handshake_response`]. Parsing the
 //!   HTTP upgrade request itself is the job of the HTTP head parser.
-//! * Receiving: [`Decoder`] consumes masked client frames from a caller-owned
-//!   [`BytesMut`], unmasks them in place and yields whole [`Message`]s.
+//! * Receiving: [`Decoder`] ([`Decode`]) consumes masked client frames from a
+//!   caller-owned [`BytesMut`], unmasks them in place and yields whole [`Message`]s.
 //!   Unfragmented frames are handed out zero-copy (a `split_to(..).freeze()` of
 //!   the caller's buffer); only fragmented messages are copied into an
 //!   assembly buffer.
@@ -14,6 +14,8 @@
 //! No extensions are ever negotiated, so all RSV bits must be clear.
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
+
+use super::Decode;
 
 /// The GUID of RFC 6455 section 1.3.
 pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -279,56 +281,6 @@ impl Decoder {
         self.partial.is_some()
     }
 
-    /// Consumes complete frames from the front of `buf` (advancing it) until one message or
-    /// control frame is complete, and returns it. Ok(None): `buf` holds no further complete
-    /// frame (a partial frame stays in `buf`, untouched); call again when more bytes arrive.
-    /// Partial fragmented-message state is kept inside the decoder between calls. After an
-    /// Err, the connection is to be closed; the decoder need not be usable.
-    ///
-    /// Frames after the returned one are left in `buf`: call again until `Ok(None)`.
-    pub fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, WsError> {
-        loop {
-            let Some(head) = self.parse_head(buf)? else {
-                return Ok(None);
-            };
-            // `parse_head` only returns once `buf` holds the whole header.
-            if buf.len() - head.header_len < head.payload_len {
-                return Ok(None);
-            }
-            match head.opcode {
-                OpCode::Text | OpCode::Binary if head.fin => {
-                    buf.advance(head.header_len);
-                    let mut payload = buf.split_to(head.payload_len);
-                    apply_mask(&mut payload, head.mask);
-                    let payload = payload.freeze();
-                    if head.opcode == OpCode::Binary {
-                        return Ok(Some(Message::Binary(payload)));
-                    }
-                    if core::str::from_utf8(&payload).is_err() {
-                        return Err(WsError::InvalidUtf8);
-                    }
-                    return Ok(Some(Message::Text(payload)));
-                }
-                OpCode::Text | OpCode::Binary | OpCode::Continuation => {
-                    if let Some(message) = self.fragment(buf, head)? {
-                        return Ok(Some(message));
-                    }
-                }
-                OpCode::Close | OpCode::Ping | OpCode::Pong => {
-                    buf.advance(head.header_len);
-                    let mut payload = buf.split_to(head.payload_len);
-                    apply_mask(&mut payload, head.mask);
-                    let payload = payload.freeze();
-                    return Ok(Some(match head.opcode {
-                        OpCode::Ping => Message::Ping(payload),
-                        OpCode::Pong => Message::Pong(payload),
-                        _ => Message::Close(parse_close(payload)?),
-                    }));
-                }
-            }
-        }
-    }
-
     /// Copies one complete fragment (first, middle or last) from `buf` into the
     /// assembly buffer; returns the message when this was the last fragment.
     fn fragment(&mut self, buf: &mut BytesMut, head: Head) -> Result<Option<Message>, WsError> {
@@ -440,6 +392,61 @@ impl Decoder {
             header_len: len_end + 4,
             payload_len,
         }))
+    }
+}
+
+impl Decode for Decoder {
+    type Item = Message;
+    type Error = WsError;
+
+    /// Consumes complete frames from the front of `buf` (advancing it) until one message or
+    /// control frame is complete, and returns it. `Ok(None)`: `buf` holds no further complete
+    /// frame (a partial frame stays in `buf`, untouched); call again when more bytes arrive.
+    /// The fragments of a fragmented message are moved into the decoder as they arrive. After
+    /// an `Err`, the connection is to be closed; the decoder need not be usable.
+    ///
+    /// Frames after the returned one are left in `buf`: call again until `Ok(None)`.
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Message>, WsError> {
+        loop {
+            let Some(head) = self.parse_head(buf)? else {
+                return Ok(None);
+            };
+            // `parse_head` only returns once `buf` holds the whole header.
+            if buf.len() - head.header_len < head.payload_len {
+                return Ok(None);
+            }
+            match head.opcode {
+                OpCode::Text | OpCode::Binary if head.fin => {
+                    buf.advance(head.header_len);
+                    let mut payload = buf.split_to(head.payload_len);
+                    apply_mask(&mut payload, head.mask);
+                    let payload = payload.freeze();
+                    if head.opcode == OpCode::Binary {
+                        return Ok(Some(Message::Binary(payload)));
+                    }
+                    if core::str::from_utf8(&payload).is_err() {
+                        return Err(WsError::InvalidUtf8);
+                    }
+                    return Ok(Some(Message::Text(payload)));
+                }
+                OpCode::Text | OpCode::Binary | OpCode::Continuation => {
+                    if let Some(message) = self.fragment(buf, head)? {
+                        return Ok(Some(message));
+                    }
+                }
+                OpCode::Close | OpCode::Ping | OpCode::Pong => {
+                    buf.advance(head.header_len);
+                    let mut payload = buf.split_to(head.payload_len);
+                    apply_mask(&mut payload, head.mask);
+                    let payload = payload.freeze();
+                    return Ok(Some(match head.opcode {
+                        OpCode::Ping => Message::Ping(payload),
+                        OpCode::Pong => Message::Pong(payload),
+                        _ => Message::Close(parse_close(payload)?),
+                    }));
+                }
+            }
+        }
     }
 }
 
