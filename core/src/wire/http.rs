@@ -8,11 +8,11 @@
 
 use std::borrow::Cow;
 
-use bytes::{BufMut, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::Decimal;
+use super::{Decimal, Decode};
 
-/// The largest number of header lines [`parse_request_head`] can accept,
+/// The largest number of header lines [`HeadDecoder`] can accept,
 /// whatever [`HeadLimits::max_headers`] says.
 ///
 /// The header slots live in a fixed-size stack array of this length.
@@ -167,23 +167,73 @@ impl Default for HeadLimits {
     }
 }
 
-/// Parses a request head from the front of `buf`.
+/// A complete request head, as [`HeadDecoder`] yields it.
+#[derive(Debug)]
+pub struct ParsedHead {
+    /// The parsed head.
+    pub head: RequestHead,
+    /// The bytes it was parsed from, request line to blank line, split off the
+    /// front of the caller's buffer without copying. A caller that needs the
+    /// request again from its first byte (to hand the connection over) puts
+    /// them back with [`BytesMut::unsplit`], which joins contiguous halves
+    /// without copying.
+    pub raw: BytesMut,
+}
+
+/// Incremental decoder of request heads ([`Decode`]), bounded by
+/// [`HeadLimits`].
 ///
-/// * `Ok(Some((head, n)))`: complete; the head took the first `n` bytes
-///   (`n <= limits.max_head_bytes`). Whatever follows is body or the next
-///   request.
-/// * `Ok(None)`: incomplete and still within limits; call again with more
-///   bytes (the same prefix plus what arrived since).
-/// * `Err`: invalid, or incomplete but already over `max_head_bytes`
-///   ([`HeadError::TooLarge`]), or more than `max_headers` header lines
-///   ([`HeadError::TooManyHeaders`]).
-///
-/// Only the first `max_head_bytes` bytes of `buf` are ever looked at. Never
-/// panics, and allocates only in proportion to the (bounded) head.
-pub fn parse_request_head(
-    buf: &[u8],
+/// Holds no state between calls but its limits: each call parses `buf` from
+/// its start (as httparse does), and leaves it untouched until the head is
+/// complete.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeadDecoder {
     limits: HeadLimits,
-) -> Result<Option<(RequestHead, usize)>, HeadError> {
+}
+
+impl HeadDecoder {
+    /// A decoder refusing heads over `limits`.
+    pub fn new(limits: HeadLimits) -> Self {
+        HeadDecoder { limits }
+    }
+
+    /// The limits given to [`HeadDecoder::new`].
+    pub fn limits(&self) -> HeadLimits {
+        self.limits
+    }
+}
+
+impl Decode for HeadDecoder {
+    type Item = ParsedHead;
+    type Error = HeadError;
+
+    /// Decodes a request head from the front of `buf`.
+    ///
+    /// * `Ok(Some(parsed))`: complete; the head's bytes (at most
+    ///   `max_head_bytes`) are split off `buf` into `parsed.raw`. Whatever
+    ///   follows stays in `buf`: body, or the next request.
+    /// * `Ok(None)`: incomplete and still within limits; `buf` is untouched.
+    /// * `Err`: invalid, or incomplete but already over `max_head_bytes`
+    ///   ([`HeadError::TooLarge`]), or more than `max_headers` header lines
+    ///   ([`HeadError::TooManyHeaders`]).
+    ///
+    /// Only the first `max_head_bytes` bytes of `buf` are ever looked at.
+    /// Allocates only in proportion to the (bounded) head.
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<ParsedHead>, HeadError> {
+        Ok(parse(buf, self.limits)?.map(|(head, n)| ParsedHead {
+            head,
+            raw: buf.split_to(n),
+        }))
+    }
+}
+
+/// Parses a request head from the front of `buf`: [`HeadDecoder`] on a
+/// borrowed buffer.
+///
+/// `Ok(Some((head, n)))` when complete, the head taking the first `n` bytes
+/// (`n <= limits.max_head_bytes`); `Ok(None)` when incomplete and still
+/// within limits; `Err` as [`HeadDecoder`] says. Never panics.
+fn parse(buf: &[u8], limits: HeadLimits) -> Result<Option<(RequestHead, usize)>, HeadError> {
     let window = &buf[..buf.len().min(limits.max_head_bytes)];
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS_CAP];
     let slot_count = limits.max_headers.min(MAX_HEADERS_CAP);
@@ -474,18 +524,120 @@ enum ChunkState {
     Done,
 }
 
-/// Push-style decoder of a `Transfer-Encoding: chunked` request body,
-/// bounded by a maximum decoded size.
+/// Incremental decoder of a request body ([`Decode`]), framed by
+/// `Content-Length` or by `Transfer-Encoding: chunked`, and bounded by a
+/// maximum body size. Yields the whole body as one [`Bytes`] once complete.
 ///
-/// Handles chunk extensions (ignored), trailers (ignored) and any split of
-/// the input across calls (even one byte at a time). Line endings must be
-/// CRLF. A chunk size line longer than [`MAX_CHUNK_LINE`], more than
+/// * `Ok(Some(body))`: the body is complete and its bytes (and framing) are
+///   removed from the front of `buf`; what follows is the next request.
+/// * `Ok(None)`: more bytes are needed; all of `buf` has been used, body
+///   bytes moving into the decoder. A body of known length found whole in
+///   `buf` is split off it without copying instead.
+/// * `Err`: [`BodyError::TooLarge`] (as soon as a `Content-Length` or a chunk
+///   size shows the body would pass the limit, before any of it is read) or
+///   [`BodyError::Malformed`] chunked framing. Once an error has been
+///   returned, every later call returns the same error.
+///
+/// Chunked bodies: chunk extensions and trailers are ignored, and any split
+/// of the input across calls is fine (even one byte at a time). Line endings
+/// must be CRLF. A chunk size line longer than [`MAX_CHUNK_LINE`], more than
 /// [`MAX_CHUNK_EXTENSIONS`] extension bytes in total, more than
 /// [`MAX_TRAILER_BYTES`] of trailers, or a size that overflows `u64` is
-/// [`BodyError::Malformed`]. Once an error has been returned, every later
-/// call returns the same error.
+/// [`BodyError::Malformed`].
+///
+/// After its body, a decoder is spent: it returns `Ok(None)` and leaves
+/// `buf` alone.
 #[derive(Debug)]
-pub struct ChunkedDecoder {
+pub struct BodyDecoder {
+    framing: Framing,
+    /// The body so far, when it arrives in pieces.
+    body: BytesMut,
+}
+
+#[derive(Debug)]
+enum Framing {
+    /// `Content-Length`: body bytes still to come.
+    Length(usize),
+    /// `Transfer-Encoding: chunked`.
+    Chunked(Chunked),
+    /// The body has been yielded.
+    Done,
+}
+
+impl BodyDecoder {
+    /// The decoder of the body of a request with this head: chunked when
+    /// [`RequestHead::chunked`], else of [`RequestHead::content_length`] bytes
+    /// (none without one). [`BodyError::TooLarge`] when the length is over
+    /// `max_body`.
+    pub fn new(head: &RequestHead, max_body: usize) -> Result<Self, BodyError> {
+        if head.chunked {
+            return Ok(Self::chunked(max_body));
+        }
+        Self::with_length(head.content_length.unwrap_or(0), max_body)
+    }
+
+    /// A decoder of a body of `len` bytes; [`BodyError::TooLarge`] when `len`
+    /// is over `max_body`.
+    pub fn with_length(len: u64, max_body: usize) -> Result<Self, BodyError> {
+        match usize::try_from(len) {
+            Ok(len) if len <= max_body => Ok(BodyDecoder {
+                framing: Framing::Length(len),
+                body: BytesMut::new(),
+            }),
+            _ => Err(BodyError::TooLarge),
+        }
+    }
+
+    /// A decoder of a chunked body of at most `max_body` decoded bytes.
+    pub fn chunked(max_body: usize) -> Self {
+        BodyDecoder {
+            framing: Framing::Chunked(Chunked::new(max_body)),
+            body: BytesMut::new(),
+        }
+    }
+}
+
+impl Decode for BodyDecoder {
+    type Item = Bytes;
+    type Error = BodyError;
+
+    /// Decodes the body from the front of `buf`, as the [type docs](BodyDecoder) say.
+    fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Bytes>, BodyError> {
+        let done = match &mut self.framing {
+            Framing::Done => return Ok(None),
+            Framing::Length(0) => true,
+            Framing::Length(remaining) => {
+                let remaining_now = *remaining;
+                if self.body.is_empty() && buf.len() >= remaining_now {
+                    self.framing = Framing::Done;
+                    return Ok(Some(buf.split_to(remaining_now).freeze()));
+                }
+                let take = remaining_now.min(buf.len());
+                if self.body.is_empty() {
+                    self.body.reserve(remaining_now);
+                }
+                self.body.extend_from_slice(&buf[..take]);
+                buf.advance(take);
+                *remaining -= take;
+                *remaining == 0
+            }
+            Framing::Chunked(chunked) => {
+                let (used, done) = chunked.decode(buf, &mut self.body)?;
+                buf.advance(used);
+                done
+            }
+        };
+        if !done {
+            return Ok(None);
+        }
+        self.framing = Framing::Done;
+        Ok(Some(std::mem::take(&mut self.body).freeze()))
+    }
+}
+
+/// The state machine of chunked framing, bounded by a maximum decoded size.
+#[derive(Debug)]
+struct Chunked {
     max_body: usize,
     state: ChunkState,
     /// The error returned earlier, if any; the decoder is then poisoned.
@@ -504,10 +656,10 @@ pub struct ChunkedDecoder {
     trailer_total: usize,
 }
 
-impl ChunkedDecoder {
+impl Chunked {
     /// A decoder that accepts at most `max_body` decoded body bytes.
-    pub fn new(max_body: usize) -> Self {
-        ChunkedDecoder {
+    fn new(max_body: usize) -> Self {
+        Chunked {
             max_body,
             state: ChunkState::Size,
             error: None,
@@ -520,24 +672,15 @@ impl ChunkedDecoder {
         }
     }
 
-    /// Body bytes decoded so far.
-    pub fn decoded_len(&self) -> u64 {
-        self.decoded
-    }
-
-    /// Whether the terminating chunk and trailer section have been read.
-    pub fn is_done(&self) -> bool {
-        self.state == ChunkState::Done
-    }
-
     /// Decodes from `input`, appending body bytes to `out`.
     ///
     /// Returns (bytes of input consumed, done). While not done, all of
     /// `input` is consumed. After `done == true`, the bytes of input past the
-    /// consumed count belong to the next request, and further calls return
-    /// `(0, true)`. `Err(TooLarge)` as soon as a chunk size shows the decoded
-    /// size would pass `max_body` (before any of that chunk is appended).
-    pub fn decode(&mut self, input: &[u8], out: &mut BytesMut) -> Result<(usize, bool), BodyError> {
+    /// consumed count belong to the next request. `Err(TooLarge)` as soon as
+    /// a chunk size shows the decoded size would pass `max_body` (before any
+    /// of that chunk is appended); an error is returned again on every later
+    /// call.
+    fn decode(&mut self, input: &[u8], out: &mut BytesMut) -> Result<(usize, bool), BodyError> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
@@ -810,8 +953,33 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// Decodes `buf` with a [`HeadDecoder`] and checks what the decoder left
+    /// in the buffer: `Ok(Some((head, n)))` when the head took the first `n`
+    /// bytes.
+    fn parse_with(
+        buf: &[u8],
+        limits: HeadLimits,
+    ) -> Result<Option<(RequestHead, usize)>, HeadError> {
+        let mut bytes = BytesMut::from(buf);
+        let result = HeadDecoder::new(limits).decode(&mut bytes);
+        match &result {
+            Ok(Some(parsed)) => {
+                let n = parsed.raw.len();
+                assert_eq!(&parsed.raw[..], &buf[..n]);
+                assert_eq!(&bytes[..], &buf[n..]);
+            }
+            _ => assert_eq!(&bytes[..], buf, "the buffer is untouched until complete"),
+        }
+        result.map(|parsed| {
+            parsed.map(|p| {
+                let n = p.raw.len();
+                (p.head, n)
+            })
+        })
+    }
+
     fn parse(buf: &[u8]) -> Result<Option<(RequestHead, usize)>, HeadError> {
-        parse_request_head(buf, HeadLimits::default())
+        parse_with(buf, HeadLimits::default())
     }
 
     fn parse_ok(buf: &[u8]) -> (RequestHead, usize) {
@@ -1040,6 +1208,30 @@ mod tests {
     }
 
     #[test]
+    fn raw_head_goes_back_in_front_without_copy() {
+        // A connection handed over carries the head followed by the rest.
+        let raw = b"GET /socket.io/?EIO=4&sid=x HTTP/1.1\r\nHost: a\r\n\r\n";
+        let mut input = raw.to_vec();
+        input.extend_from_slice(b"GET /next HTTP/1.1\r\n");
+        let mut buf = BytesMut::from(&input[..]);
+        let at = buf.as_ptr();
+        let mut parsed = HeadDecoder::new(HeadLimits::default())
+            .decode(&mut buf)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&parsed.raw[..], &raw[..]);
+        assert_eq!(parsed.head.query, "EIO=4&sid=x");
+        parsed.raw.unsplit(buf);
+        assert_eq!(&parsed.raw[..], &input[..]);
+        assert_eq!(parsed.raw.as_ptr(), at);
+        let limits = HeadLimits {
+            max_head_bytes: 100,
+            max_headers: 3,
+        };
+        assert_eq!(HeadDecoder::new(limits).limits(), limits);
+    }
+
+    #[test]
     fn leading_empty_lines_are_skipped() {
         let raw = b"\r\n\r\nGET / HTTP/1.1\r\n\r\n";
         let (h, n) = parse_ok(raw);
@@ -1057,26 +1249,20 @@ mod tests {
             max_head_bytes: raw.len(),
             max_headers: 8,
         };
-        assert_eq!(
-            parse_request_head(raw, exact).unwrap().unwrap().1,
-            raw.len()
-        );
+        assert_eq!(parse_with(raw, exact).unwrap().unwrap().1, raw.len());
         // Extra bytes after a head that fits do not matter.
         let mut more = raw.to_vec();
         more.extend_from_slice(&[b'x'; 100]);
-        assert_eq!(
-            parse_request_head(&more, exact).unwrap().unwrap().1,
-            raw.len()
-        );
+        assert_eq!(parse_with(&more, exact).unwrap().unwrap().1, raw.len());
 
         let short = HeadLimits {
             max_head_bytes: raw.len() - 1,
             max_headers: 8,
         };
-        assert_eq!(parse_request_head(raw, short), Err(HeadError::TooLarge));
+        assert_eq!(parse_with(raw, short), Err(HeadError::TooLarge));
         // Incomplete: fine up to the limit, too large past it.
-        assert_eq!(parse_request_head(&raw[..raw.len() - 1], short), Ok(None));
-        assert_eq!(parse_request_head(&raw[..raw.len() - 1], exact), Ok(None));
+        assert_eq!(parse_with(&raw[..raw.len() - 1], short), Ok(None));
+        assert_eq!(parse_with(&raw[..raw.len() - 1], exact), Ok(None));
 
         let mut huge = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
         huge.extend(std::iter::repeat_n(b'a', 20_000));
@@ -1099,7 +1285,7 @@ mod tests {
             max_headers: 3,
         };
         assert_eq!(
-            parse_request_head(&head_with(3), limits)
+            parse_with(&head_with(3), limits)
                 .unwrap()
                 .unwrap()
                 .0
@@ -1108,7 +1294,7 @@ mod tests {
             3
         );
         assert_eq!(
-            parse_request_head(&head_with(4), limits),
+            parse_with(&head_with(4), limits),
             Err(HeadError::TooManyHeaders)
         );
         assert_eq!(HeadError::TooManyHeaders.status(), 431);
@@ -1123,11 +1309,11 @@ mod tests {
             max_headers: 10_000,
         };
         assert!(matches!(
-            parse_request_head(&head_with(MAX_HEADERS_CAP), big),
+            parse_with(&head_with(MAX_HEADERS_CAP), big),
             Ok(Some(_))
         ));
         assert_eq!(
-            parse_request_head(&head_with(MAX_HEADERS_CAP + 1), big),
+            parse_with(&head_with(MAX_HEADERS_CAP + 1), big),
             Err(HeadError::TooManyHeaders)
         );
 
@@ -1135,12 +1321,9 @@ mod tests {
             max_head_bytes: 1024,
             max_headers: 0,
         };
-        assert!(matches!(
-            parse_request_head(&head_with(0), none),
-            Ok(Some(_))
-        ));
+        assert!(matches!(parse_with(&head_with(0), none), Ok(Some(_))));
         assert_eq!(
-            parse_request_head(&head_with(1), none),
+            parse_with(&head_with(1), none),
             Err(HeadError::TooManyHeaders)
         );
     }
@@ -1291,7 +1474,7 @@ mod tests {
             max_headers in 0usize..200,
         ) {
             let limits = HeadLimits { max_head_bytes, max_headers };
-            if let Ok(Some((_, n))) = parse_request_head(&bytes, limits) {
+            if let Ok(Some((_, n))) = parse_with(&bytes, limits) {
                 prop_assert!(n <= bytes.len());
                 prop_assert!(n <= max_head_bytes);
             }
@@ -1439,36 +1622,95 @@ mod tests {
     /// in the caller's buffer and more are appended. Returns the body and
     /// the bytes left over after completion.
     fn feed(
-        dec: &mut ChunkedDecoder,
+        dec: &mut BodyDecoder,
         input: &[u8],
         piece: usize,
     ) -> Result<(Vec<u8>, Vec<u8>), BodyError> {
-        let mut out = BytesMut::new();
-        let mut pending = Vec::new();
+        let mut buf = BytesMut::new();
         let mut rest = input;
         loop {
             let take = piece.min(rest.len());
-            pending.extend_from_slice(&rest[..take]);
+            buf.extend_from_slice(&rest[..take]);
             rest = &rest[take..];
-            let (used, done) = dec.decode(&pending, &mut out)?;
-            assert!(used <= pending.len());
-            pending.drain(..used);
-            if done {
-                pending.extend_from_slice(rest);
-                return Ok((out.to_vec(), pending));
+            if let Some(body) = dec.decode(&mut buf)? {
+                buf.extend_from_slice(rest);
+                return Ok((body.to_vec(), buf.to_vec()));
             }
-            assert!(pending.is_empty(), "not done, yet input left unconsumed");
+            assert!(buf.is_empty(), "not done, yet input left unconsumed");
             if rest.is_empty() {
                 return Err(BodyError::Malformed);
             }
         }
     }
 
+    /// Decodes `input` at once with a chunked decoder: (body, bytes used,
+    /// done); the body is empty when not done.
     fn decode_all(max: usize, input: &[u8]) -> Result<(Vec<u8>, usize, bool), BodyError> {
-        let mut dec = ChunkedDecoder::new(max);
-        let mut out = BytesMut::new();
-        let (used, done) = dec.decode(input, &mut out)?;
-        Ok((out.to_vec(), used, done))
+        let mut dec = BodyDecoder::chunked(max);
+        let mut buf = BytesMut::from(input);
+        let body = dec.decode(&mut buf)?;
+        let used = input.len() - buf.len();
+        match body {
+            Some(body) => Ok((body.to_vec(), used, true)),
+            None => {
+                assert!(buf.is_empty(), "not done, yet input left unconsumed");
+                Ok((Vec::new(), used, false))
+            }
+        }
+    }
+
+    #[test]
+    fn length_body_whole_is_zero_copy() {
+        let head = parse_ok(b"POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n").0;
+        let mut dec = BodyDecoder::new(&head, 5).unwrap();
+        let mut buf = BytesMut::from(&b"helloGET / HTTP/1.1\r\n"[..]);
+        let at = buf.as_ptr();
+        let body = dec.decode(&mut buf).unwrap().unwrap();
+        assert_eq!(&body[..], b"hello");
+        assert_eq!(body.as_ptr(), at, "split off the buffer, not copied");
+        assert_eq!(&buf[..], b"GET / HTTP/1.1\r\n");
+        // Spent.
+        assert_eq!(dec.decode(&mut buf), Ok(None));
+        assert_eq!(&buf[..], b"GET / HTTP/1.1\r\n");
+    }
+
+    #[test]
+    fn length_body_in_pieces() {
+        for piece in [1, 2, 3, 7] {
+            let mut dec = BodyDecoder::with_length(7, 100).unwrap();
+            let (body, rest) = feed(&mut dec, b"abcdefgNEXT", piece).unwrap();
+            assert_eq!(body, b"abcdefg", "{piece}");
+            assert_eq!(rest, b"NEXT", "{piece}");
+        }
+    }
+
+    #[test]
+    fn length_body_empty_and_limit() {
+        // No body at all: complete at once, without input.
+        let head = parse_ok(b"GET / HTTP/1.1\r\n\r\n").0;
+        let mut dec = BodyDecoder::new(&head, 0).unwrap();
+        let mut buf = BytesMut::from(&b"next"[..]);
+        assert_eq!(dec.decode(&mut buf), Ok(Some(Bytes::new())));
+        assert_eq!(&buf[..], b"next");
+        let mut dec = BodyDecoder::with_length(0, 0).unwrap();
+        assert_eq!(dec.decode(&mut BytesMut::new()), Ok(Some(Bytes::new())));
+        // Over the limit: refused before reading any of it.
+        assert_eq!(
+            BodyDecoder::with_length(11, 10).unwrap_err(),
+            BodyError::TooLarge
+        );
+        assert!(BodyDecoder::with_length(10, 10).is_ok());
+        assert_eq!(
+            BodyDecoder::with_length(u64::MAX, 10).unwrap_err(),
+            BodyError::TooLarge
+        );
+        let head = parse_ok(b"POST / HTTP/1.1\r\nContent-Length: 6\r\n\r\n").0;
+        assert_eq!(BodyDecoder::new(&head, 5).unwrap_err(), BodyError::TooLarge);
+        // Chunked heads get a chunked decoder.
+        let head = parse_ok(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n").0;
+        let mut dec = BodyDecoder::new(&head, 5).unwrap();
+        let mut buf = BytesMut::from(&b"2\r\nab\r\n0\r\n\r\n"[..]);
+        assert_eq!(dec.decode(&mut buf), Ok(Some(Bytes::from_static(b"ab"))));
     }
 
     #[test]
@@ -1516,32 +1758,37 @@ mod tests {
     #[test]
     fn chunked_one_byte_at_a_time() {
         let input = b"4;x=y\r\nwiki\r\n5\r\npedia\r\n0\r\nT: v\r\n\r\nnext";
-        let mut dec = ChunkedDecoder::new(100);
+        let mut dec = BodyDecoder::chunked(100);
         let (out, rest) = feed(&mut dec, input, 1).unwrap();
         assert_eq!(out, b"wikipedia");
         assert_eq!(rest, b"next");
-        assert!(dec.is_done());
-        assert_eq!(dec.decoded_len(), 9);
     }
 
     #[test]
     fn chunked_after_done() {
-        let mut dec = ChunkedDecoder::new(100);
-        let mut out = BytesMut::new();
-        assert_eq!(dec.decode(b"1\r\na\r\n0\r\n\r\n", &mut out), Ok((11, true)));
-        assert_eq!(dec.decode(b"1\r\nb\r\n", &mut out), Ok((0, true)));
-        assert_eq!(dec.decode(b"", &mut out), Ok((0, true)));
-        assert_eq!(&out[..], b"a");
+        let mut dec = BodyDecoder::chunked(100);
+        let mut buf = BytesMut::from(&b"1\r\na\r\n0\r\n\r\n"[..]);
+        assert_eq!(dec.decode(&mut buf), Ok(Some(Bytes::from_static(b"a"))));
+        assert!(buf.is_empty());
+        // Spent: what follows is left alone.
+        buf.extend_from_slice(b"1\r\nb\r\n");
+        assert_eq!(dec.decode(&mut buf), Ok(None));
+        assert_eq!(&buf[..], b"1\r\nb\r\n");
+        buf.clear();
+        assert_eq!(dec.decode(&mut buf), Ok(None));
     }
 
     #[test]
     fn chunked_empty_input_not_done() {
-        let mut dec = ChunkedDecoder::new(100);
-        let mut out = BytesMut::new();
-        assert_eq!(dec.decode(b"", &mut out), Ok((0, false)));
-        assert_eq!(dec.decode(b"3\r\nab", &mut out), Ok((5, false)));
-        assert_eq!(&out[..], b"ab");
-        assert!(!dec.is_done());
+        let mut dec = BodyDecoder::chunked(100);
+        let mut buf = BytesMut::new();
+        assert_eq!(dec.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(b"3\r\nab");
+        assert_eq!(dec.decode(&mut buf), Ok(None));
+        // The body bytes moved into the decoder.
+        assert!(buf.is_empty());
+        buf.extend_from_slice(b"c\r\n0\r\n\r\n");
+        assert_eq!(dec.decode(&mut buf), Ok(Some(Bytes::from_static(b"abc"))));
     }
 
     #[test]
@@ -1553,13 +1800,14 @@ mod tests {
                 .2
         );
         // One over fails, and fails as soon as the size line is known,
-        // before any of that chunk's data is appended.
-        let mut dec = ChunkedDecoder::new(5);
-        let mut out = BytesMut::new();
-        assert_eq!(dec.decode(b"2\r\nab\r\n", &mut out), Ok((7, false)));
-        assert_eq!(dec.decode(b"4", &mut out), Ok((1, false)));
-        assert_eq!(dec.decode(b"\r", &mut out), Err(BodyError::TooLarge));
-        assert_eq!(&out[..], b"ab");
+        // before any of that chunk's data is read.
+        let mut dec = BodyDecoder::chunked(5);
+        let mut buf = BytesMut::from(&b"2\r\nab\r\n"[..]);
+        assert_eq!(dec.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(b"4");
+        assert_eq!(dec.decode(&mut buf), Ok(None));
+        buf.extend_from_slice(b"\r");
+        assert_eq!(dec.decode(&mut buf), Err(BodyError::TooLarge));
         // A single huge chunk fails without waiting for data.
         assert_eq!(decode_all(1024, b"ffffffff\r\n"), Err(BodyError::TooLarge));
         assert_eq!(decode_all(0, b"1;x\r\n"), Err(BodyError::TooLarge));
@@ -1569,17 +1817,14 @@ mod tests {
 
     #[test]
     fn chunked_poisoned_after_error() {
-        let mut dec = ChunkedDecoder::new(5);
-        let mut out = BytesMut::new();
-        assert_eq!(dec.decode(b"9\r\n", &mut out), Err(BodyError::TooLarge));
-        assert_eq!(dec.decode(b"0\r\n\r\n", &mut out), Err(BodyError::TooLarge));
-        assert_eq!(dec.decode(b"", &mut out), Err(BodyError::TooLarge));
-        let mut dec = ChunkedDecoder::new(5);
-        assert_eq!(dec.decode(b"x", &mut out), Err(BodyError::Malformed));
-        assert_eq!(
-            dec.decode(b"0\r\n\r\n", &mut out),
-            Err(BodyError::Malformed)
-        );
+        let decode = |dec: &mut BodyDecoder, input: &[u8]| dec.decode(&mut BytesMut::from(input));
+        let mut dec = BodyDecoder::chunked(5);
+        assert_eq!(decode(&mut dec, b"9\r\n"), Err(BodyError::TooLarge));
+        assert_eq!(decode(&mut dec, b"0\r\n\r\n"), Err(BodyError::TooLarge));
+        assert_eq!(decode(&mut dec, b""), Err(BodyError::TooLarge));
+        let mut dec = BodyDecoder::chunked(5);
+        assert_eq!(decode(&mut dec, b"x"), Err(BodyError::Malformed));
+        assert_eq!(decode(&mut dec, b"0\r\n\r\n"), Err(BodyError::Malformed));
     }
 
     #[test]
@@ -1728,34 +1973,31 @@ mod tests {
             points.sort_unstable();
             points.dedup();
 
-            let mut dec = ChunkedDecoder::new(body.len());
-            let mut out = BytesMut::new();
-            let mut pending: Vec<u8> = Vec::new();
+            let mut dec = BodyDecoder::chunked(body.len());
+            let mut buf = BytesMut::new();
             let mut total_used = 0;
-            let mut finished = false;
+            let mut finished = None;
             for w in points.windows(2) {
-                pending.extend_from_slice(&input[w[0]..w[1]]);
-                let (used, done) = dec.decode(&pending, &mut out).unwrap();
-                prop_assert!(used <= pending.len());
-                total_used += used;
-                pending.drain(..used);
-                if done {
-                    finished = true;
-                    let mut left = pending.clone();
+                buf.extend_from_slice(&input[w[0]..w[1]]);
+                let before = buf.len();
+                let decoded = dec.decode(&mut buf).unwrap();
+                total_used += before - buf.len();
+                if let Some(out) = decoded {
+                    let mut left = buf.to_vec();
                     left.extend_from_slice(&input[w[1]..]);
                     prop_assert_eq!(left, next.clone());
+                    finished = Some(out);
                     break;
                 }
-                prop_assert!(pending.is_empty());
+                prop_assert!(buf.is_empty());
             }
-            prop_assert!(finished);
+            let out = finished.expect("the body completes");
             prop_assert_eq!(total_used, encoded.len());
             prop_assert_eq!(&out[..], &body[..]);
-            prop_assert_eq!(dec.decoded_len(), body.len() as u64);
 
             // One byte less of room: too large.
             if !body.is_empty() {
-                let mut dec = ChunkedDecoder::new(body.len() - 1);
+                let mut dec = BodyDecoder::chunked(body.len() - 1);
                 prop_assert_eq!(feed(&mut dec, &input, 64), Err(BodyError::TooLarge));
             }
         }
@@ -1766,15 +2008,19 @@ mod tests {
             piece in 1usize..50,
             max in 0usize..200,
         ) {
-            let mut dec = ChunkedDecoder::new(max);
-            let mut out = BytesMut::new();
+            let mut dec = BodyDecoder::chunked(max);
+            let mut buf = BytesMut::new();
             for chunk in bytes.chunks(piece) {
-                match dec.decode(chunk, &mut out) {
-                    Ok((used, _)) => prop_assert!(used <= chunk.len()),
+                buf.extend_from_slice(chunk);
+                match dec.decode(&mut buf) {
+                    Ok(Some(body)) => {
+                        prop_assert!(body.len() <= max);
+                        break;
+                    }
+                    Ok(None) => prop_assert!(buf.is_empty()),
                     Err(_) => break,
                 }
             }
-            prop_assert!(out.len() <= max);
         }
 
         #[test]
@@ -1785,14 +2031,19 @@ mod tests {
             ),
             piece in 1usize..20,
         ) {
-            let mut dec = ChunkedDecoder::new(64);
-            let mut out = BytesMut::new();
+            let mut dec = BodyDecoder::chunked(64);
+            let mut buf = BytesMut::new();
             for chunk in bytes.chunks(piece) {
-                if dec.decode(chunk, &mut out).is_err() {
-                    break;
+                buf.extend_from_slice(chunk);
+                match dec.decode(&mut buf) {
+                    Ok(Some(body)) => {
+                        prop_assert!(body.len() <= 64);
+                        break;
+                    }
+                    Ok(None) => {}
+                    Err(_) => break,
                 }
             }
-            prop_assert!(out.len() <= 64);
         }
     }
 
