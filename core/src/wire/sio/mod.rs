@@ -10,8 +10,11 @@
 //! announces how many follow (as separate Engine.IO binary messages), and
 //! [`validate_placeholders`] checks the placeholders that refer to them.
 //!
-//! JSON is validated with `serde_json` without building a value tree; payloads
-//! are zero-copy slices of the input.
+//! JSON is validated with `serde_json` without building a value tree, then
+//! scanned with the shared JSON scanner (`wire::json`); payloads are
+//! zero-copy slices of the input. Heads are written by [`write_head`], the one
+//! writer of Socket.IO packet heads (the argument serializer of
+//! [`crate::payload`] uses it too).
 
 use std::borrow::Cow;
 
@@ -484,8 +487,9 @@ fn reconstruction_throws(b: &[u8], attachments: usize) -> Option<bool> {
             }
             b'"' => pos = json::string_end(b, pos)?,
             _ => {
-                while let Some(c) = b.get(pos) {
-                    if matches!(c, b',' | b']' | b'}' | b' ' | b'\t' | b'\n' | b'\r') {
+                // A literal (number, `true`...) runs to a delimiter or white space.
+                while let Some(&c) = b.get(pos) {
+                    if matches!(c, b',' | b']' | b'}') || json::is_ws(c) {
                         break;
                     }
                     pos += 1;
