@@ -77,10 +77,11 @@ enum ChunkState {
 /// maximum body size. Yields the whole body as one [`Bytes`] once complete.
 ///
 /// * `Ok(Some(body))`: the body is complete and its bytes (and framing) are
-///   removed from the front of `buf`; what follows is the next request.
+///   removed from the front of `buf`; what follows is the next request. A
+///   body of known length found whole in `buf` is split off it without
+///   copying.
 /// * `Ok(None)`: more bytes are needed; all of `buf` has been used, body
-///   bytes moving into the decoder. A body of known length found whole in
-///   `buf` is split off it without copying instead.
+///   bytes moving into the decoder.
 /// * `Err`: [`BodyError::TooLarge`] (as soon as a `Content-Length` or a chunk
 ///   size shows the body would pass the limit, before any of it is read) or
 ///   [`BodyError::Malformed`] chunked framing. Once an error has been
@@ -102,6 +103,7 @@ pub struct BodyDecoder {
     body: BytesMut,
 }
 
+/// How the body is delimited, and how much of it is left.
 #[derive(Debug)]
 enum Framing {
     /// `Content-Length`: body bytes still to come.
