@@ -3,9 +3,10 @@
 use bytes::{BufMut, Bytes, BytesMut};
 
 use crate::wire::eio::PacketType;
+use crate::wire::ws::{self, OpCode};
 
 /// Room left in front of a packet for its WebSocket frame header (the longest is 10 bytes).
-pub(crate) const HEADROOM: usize = 10;
+pub(crate) const HEADROOM: usize = ws::MAX_HEADER_LEN;
 
 /// An Engine.IO packet ready for either transport.
 ///
@@ -31,7 +32,7 @@ impl OutPacket {
 
     /// Frames a buffer made by [`OutPacket::text_buffer`] and filled after the type digit.
     pub(crate) fn finish_text(buf: BytesMut) -> OutPacket {
-        Self::finish(buf, 0x81, false)
+        Self::finish(buf, OpCode::Text)
     }
 
     /// A text packet of type `ty` with `data` after the digit.
@@ -46,20 +47,20 @@ impl OutPacket {
         let mut buf = BytesMut::with_capacity(HEADROOM + data.len());
         buf.put_bytes(0, HEADROOM);
         buf.extend_from_slice(data);
-        Self::finish(buf, 0x82, true)
+        Self::finish(buf, OpCode::Binary)
     }
 
-    fn finish(mut buf: BytesMut, first: u8, binary: bool) -> OutPacket {
+    /// Writes the frame header in place, right before the payload, in the headroom.
+    fn finish(mut buf: BytesMut, opcode: OpCode) -> OutPacket {
         let len = buf.len() - HEADROOM;
-        let mut header = [0u8; HEADROOM];
-        let n = write_header(&mut header, first, len);
+        let (header, n) = ws::frame_header(opcode, true, len);
         let start = HEADROOM - n;
         buf[start..HEADROOM].copy_from_slice(&header[..n]);
         let frame = buf.freeze().slice(start..);
         OutPacket {
             frame,
             header: n as u8,
-            binary,
+            binary: opcode == OpCode::Binary,
         }
     }
 
@@ -81,23 +82,6 @@ impl OutPacket {
     /// Length of the payload.
     pub fn payload_len(&self) -> usize {
         self.frame.len() - self.header as usize
-    }
-}
-
-/// Writes an unmasked frame header with first byte `first` (FIN + opcode) into `out`.
-fn write_header(out: &mut [u8; HEADROOM], first: u8, len: usize) -> usize {
-    out[0] = first;
-    if len < 126 {
-        out[1] = len as u8;
-        2
-    } else if len <= u16::MAX as usize {
-        out[1] = 126;
-        out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
-        4
-    } else {
-        out[1] = 127;
-        out[2..10].copy_from_slice(&(len as u64).to_be_bytes());
-        10
     }
 }
 

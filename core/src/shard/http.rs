@@ -6,8 +6,8 @@ use bytes::{Bytes, BytesMut};
 use super::{AfterFlush, ConnState, Shard, Transport};
 use crate::config::TransportKind;
 use crate::socket::DisconnectReason;
-use crate::wire::http::{self, HeadLimits, Method, RequestHead};
-use crate::wire::{eio, ws};
+use crate::wire::http::{self, HeadLimits, Method, ParsedHead, RequestHead};
+use crate::wire::{eio, ws, Decode};
 
 /// Engine.IO HTTP error codes and messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,19 +48,22 @@ impl Shard {
             max_headers: cfg.max_headers,
         };
         let c = &mut self.st.conns[ci];
-        match http::parse_request_head(&c.rbuf, limits) {
+        match http::HeadDecoder::new(limits).decode(&mut c.rbuf) {
             Ok(None) => false,
             Err(e) => {
                 self.respond_plain(ci, e.status(), false);
                 false
             }
-            Ok(Some((head, n))) => {
+            Ok(Some(ParsedHead { head, mut raw })) => {
                 if let Some(owner) = self.owner_elsewhere(&head) {
+                    // The owner reads the request from its first byte: the head goes back in
+                    // front of the rest (contiguous, so without copying).
+                    let c = &mut self.st.conns[ci];
+                    raw.unsplit(std::mem::take(&mut c.rbuf));
+                    c.rbuf = raw;
                     self.st.hand_over(ci, owner);
                     return false;
                 }
-                let c = &mut self.st.conns[ci];
-                bytes::Buf::advance(&mut c.rbuf, n);
                 self.start_request(ci, Box::new(head));
                 true
             }
@@ -80,72 +83,32 @@ impl Shard {
     /// Reads body bytes; false when more are needed.
     pub(super) fn read_body(&mut self, ci: usize) -> bool {
         let c = &mut self.st.conns[ci];
-        let done = match &mut c.state {
-            ConnState::Body {
-                remaining, body, ..
-            } => {
-                let take = (*remaining).min(c.rbuf.len());
-                body.extend_from_slice(&c.rbuf.split_to(take));
-                *remaining -= take;
-                *remaining == 0
-            }
-            ConnState::Chunked { decoder, body, .. } => match decoder.decode(&c.rbuf, body) {
-                Ok((used, done)) => {
-                    bytes::Buf::advance(&mut c.rbuf, used);
-                    done
-                }
-                Err(http::BodyError::TooLarge) => {
-                    self.respond_plain(ci, 413, false);
-                    return false;
-                }
-                Err(_) => {
-                    self.respond_plain(ci, 400, false);
-                    return false;
-                }
-            },
-            _ => return true,
+        let ConnState::Body { decoder, .. } = &mut c.state else {
+            return true;
         };
-        if !done {
-            return false;
-        }
-        let state = std::mem::replace(&mut c.state, ConnState::Head);
-        let (head, body) = match state {
-            ConnState::Body { head, body, .. } | ConnState::Chunked { head, body, .. } => {
-                (head, body.freeze())
+        let body = match decoder.decode(&mut c.rbuf) {
+            Ok(Some(body)) => body,
+            Ok(None) => return false,
+            Err(e) => {
+                self.respond_plain(ci, e.status(), false);
+                return false;
             }
-            _ => unreachable!("checked above"),
+        };
+        let ConnState::Body { head, .. } = std::mem::replace(&mut c.state, ConnState::Head) else {
+            unreachable!("checked above")
         };
         self.finish_request(ci, head, body);
         true
     }
 
-    /// A complete head: route it, or start reading its body.
+    /// A complete head: start reading its body (none is a body of 0 bytes).
     fn start_request(&mut self, ci: usize, head: Box<RequestHead>) {
         let max = self.app.config.max_http_buffer_size;
-        if head.chunked {
-            let decoder = http::ChunkedDecoder::new(max);
-            self.st.conns[ci].state = ConnState::Chunked {
-                head,
-                decoder,
-                body: BytesMut::new(),
-            };
-            return;
-        }
-        match head.content_length {
-            Some(n) if n > 0 => {
-                if n > max as u64 {
-                    // Node answers 413 once the body passes the limit; the rest of it is
-                    // not worth reading.
-                    self.respond_plain(ci, 413, false);
-                    return;
-                }
-                self.st.conns[ci].state = ConnState::Body {
-                    head,
-                    remaining: n as usize,
-                    body: BytesMut::with_capacity(n as usize),
-                };
-            }
-            _ => self.finish_request(ci, head, Bytes::new()),
+        match http::BodyDecoder::new(&head, max) {
+            Ok(decoder) => self.st.conns[ci].state = ConnState::Body { head, decoder },
+            // Node answers 413 once the body passes the limit; the rest of it is not worth
+            // reading.
+            Err(e) => self.respond_plain(ci, e.status(), false),
         }
     }
 

@@ -36,7 +36,7 @@ use crate::payload::Args;
 use crate::sid::IdGenerator;
 use crate::socket::DisconnectReason;
 use crate::timer::{Target, Timers};
-use crate::wire::{http::RequestHead, sio, ws};
+use crate::wire::{http::RequestHead, sio, ws, Decode};
 
 /// How long a closing connection may take to flush and to hear the peer's end.
 const LINGER: Duration = Duration::from_secs(5);
@@ -83,17 +83,10 @@ pub struct Stats {
 pub(crate) enum ConnState {
     /// Reading an HTTP request head.
     Head,
-    /// Reading a request body of known length.
+    /// Reading a request body (of known length, or chunked).
     Body {
         head: Box<RequestHead>,
-        remaining: usize,
-        body: BytesMut,
-    },
-    /// Reading a chunked request body.
-    Chunked {
-        head: Box<RequestHead>,
-        decoder: crate::wire::http::ChunkedDecoder,
-        body: BytesMut,
+        decoder: crate::wire::http::BodyDecoder,
     },
     /// A long-polling GET waiting for packets.
     Held {
@@ -578,7 +571,7 @@ impl Shard {
                         return;
                     }
                 }
-                ConnState::Body { .. } | ConnState::Chunked { .. } => {
+                ConnState::Body { .. } => {
                     if !self.read_body(ci) {
                         return;
                     }
