@@ -1,13 +1,14 @@
-//! Shared pieces of the corelay benchmarks: request and packet fixtures, and an in-memory
-//! driver of a [`Shard`](corelay_core::Shard) with WebSocket clients.
+//! Shared pieces of the corelay benchmarks: request and packet fixtures, and a broadcast to
+//! N WebSocket sockets of a shard driven in memory by the core's simulated-time harness.
 //!
 //! The benchmarks themselves are in `benches/`: `codecs` (the wire codecs and the payload
 //! serde), `broadcast` (one broadcast to N sockets of a shard) and `alloc` (allocations per
 //! recipient of a broadcast). See `README.md` for how to run them and what they measured.
 //!
-//! Everything here uses the public API of `corelay-core` only, as a runtime shim would.
+//! Everything here uses the public API of `corelay-core` only, as a runtime would.
 
 pub mod fixtures;
 pub mod sim;
 
-pub use sim::{Broadcast, Drained, Sim};
+pub use corelay_core::sim::{Drained, Sim};
+pub use sim::Broadcast;

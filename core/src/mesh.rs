@@ -1,35 +1,15 @@
-//! The mesh: what shards send each other, and the [`Io`] handle any thread may emit with.
+//! The mesh: what shards send each other.
 //!
 //! A broadcast is encoded once, by whoever emits it; every shard gets the same
 //! `Arc<Broadcast>`, whose packets are the same `Bytes`, and fans it out to its own sockets.
 //! Room membership never leaves a shard: rooms travel by name and each shard resolves them
-//! against its own members.
+//! against its own members. The mesh carries encoded bytes and names only.
 
 use std::sync::Arc;
 
-use serde::Serialize;
-use smallvec::SmallVec;
+use crate::socketio::Broadcast;
 
-use crate::shard::socketio::{encode_event, Encoded};
-use crate::socket::EmitError;
-
-/// Room names of a broadcast.
-pub type RoomNames = SmallVec<[Box<str>; 2]>;
-
-/// An event for the sockets of one namespace on every shard, encoded once.
-#[derive(Debug)]
-pub struct Broadcast {
-    /// The namespace.
-    pub(crate) nsp: Box<str>,
-    /// Rooms (or socket ids) to reach; empty for the whole namespace.
-    pub(crate) rooms: RoomNames,
-    /// Rooms (or socket ids) to leave out.
-    pub(crate) except: RoomNames,
-    /// The packets: the text packet, then its binary attachments.
-    pub(crate) packets: Encoded,
-}
-
-/// A message from one shard (or an [`Io`] handle) to a shard.
+/// A message from one shard (or an [`Io`](crate::Io) handle) to a shard.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum MeshMessage {
@@ -46,92 +26,11 @@ pub enum MeshTarget {
     Shard(usize),
 }
 
-/// Carries mesh messages to shards: implemented by each runtime shim with its own channel
-/// and wake-up mechanism.
+/// Carries mesh messages to shards: implemented by the runtime driver with its own channels
+/// and wake-ups.
 pub trait MeshPost: Send + Sync + 'static {
     /// Number of shards.
     fn shards(&self) -> usize;
     /// Delivers `message` to shard `shard` and wakes it.
     fn post(&self, shard: usize, message: MeshMessage);
-}
-
-/// Emits to the sockets of every shard from any thread: a tokio task of another runtime, a
-/// plain thread. Cheap to clone.
-#[derive(Clone)]
-pub struct Io {
-    post: Arc<dyn MeshPost>,
-}
-
-impl std::fmt::Debug for Io {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Io")
-            .field("shards", &self.post.shards())
-            .finish()
-    }
-}
-
-impl Io {
-    /// A handle posting through `post` (made by the runtime shim).
-    pub fn new(post: Arc<dyn MeshPost>) -> Io {
-        Io { post }
-    }
-
-    /// Broadcasts in namespace `nsp` (`io.of(nsp)`).
-    pub fn of(&self, nsp: &str) -> IoOperator<'_> {
-        IoOperator {
-            io: self,
-            nsp: nsp.into(),
-            rooms: RoomNames::new(),
-            except: RoomNames::new(),
-        }
-    }
-
-    /// Broadcasts in `/` to a room or socket id (`io.to(room)`).
-    pub fn to(&self, room: &str) -> IoOperator<'_> {
-        self.of("/").to(room)
-    }
-
-    /// Emits to every socket of `/` (`io.emit`).
-    pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
-        self.of("/").emit(event, args)
-    }
-}
-
-/// A broadcast from an [`Io`] handle under construction.
-#[derive(Debug)]
-pub struct IoOperator<'a> {
-    io: &'a Io,
-    nsp: Box<str>,
-    rooms: RoomNames,
-    except: RoomNames,
-}
-
-impl IoOperator<'_> {
-    /// Adds a room (or socket id) to reach.
-    pub fn to(mut self, room: &str) -> Self {
-        self.rooms.push(room.into());
-        self
-    }
-
-    /// Leaves out a room (or socket id).
-    pub fn except(mut self, room: &str) -> Self {
-        self.except.push(room.into());
-        self
-    }
-
-    /// Encodes the event once and posts it to every shard.
-    pub fn emit<T: Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), EmitError> {
-        crate::socket::check_name(event)?;
-        let packets = encode_event(&self.nsp, event, None, args)?;
-        let message = MeshMessage::Broadcast(Arc::new(Broadcast {
-            nsp: self.nsp,
-            rooms: self.rooms,
-            except: self.except,
-            packets,
-        }));
-        for shard in 0..self.io.post.shards() {
-            self.io.post.post(shard, message.clone());
-        }
-        Ok(())
-    }
 }

@@ -22,7 +22,7 @@ use std::rc::Rc;
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
-use corelay_core::{Action, App, ConnId, Io, Shard};
+use corelay_core::{Action, App, ConnId, Shard};
 
 use crate::conn::Connection;
 use crate::mesh::{Envelope, Mesh};
@@ -105,7 +105,7 @@ pub(crate) async fn run<R: Runtime>(start: Start) -> Result<(), ServerError> {
     };
     drop(ready);
     let mut shard = Shard::new(app, index, count, Instant::now());
-    shard.set_io(Io::new(mesh.clone()));
+    shard.set_mesh(mesh.clone());
     let d = Rc::new(ShardDriver::<R>::new(index, shard, mesh));
     R::spawn(guarded(d.failure.clone(), timer_task(d.clone())));
     R::spawn(guarded(d.failure.clone(), inbox_task(d.clone())));

@@ -1,119 +1,374 @@
-//! Engine.IO packets as they leave the server: encoded once, shared by reference count.
+//! The Engine.IO layer: connections, sessions and their transports (long-polling, WebSocket,
+//! the upgrade between them), heartbeat, send queues and close reasons.
+//!
+//! It knows nothing of Socket.IO or of handlers. What it makes of its input for the layer
+//! above is a queue of [`Event`]s (a session opened, a message arrived, a session closed),
+//! drained with [`Engine::poll_event`]; the layer above sends with [`Engine::send`] and closes
+//! with [`Engine::close_session`]. The only calls it makes upward are the application's HTTP
+//! hooks ([`Hooks`]), which see wire types only.
+//!
+//! After an input, the owner drains events until there are none, then calls
+//! [`Engine::settle`], which answers the long-polling GETs that packets wait for (so that every
+//! packet one input produced goes out in one response), resumes pipelined requests, and ends
+//! sessions whose send queue passed its bound; settling can make more events, so the owner
+//! loops until `settle` says it made none.
 
-use bytes::{BufMut, Bytes, BytesMut};
+mod conn;
+mod http;
+mod packet;
+mod polling;
+mod session;
 
-use crate::wire::eio::PacketType;
-use crate::wire::ws::{self, OpCode};
+use std::collections::{HashMap, VecDeque};
+use std::io::IoSlice;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
-/// Room left in front of a packet for its WebSocket frame header (the longest is 10 bytes).
-pub(crate) const HEADROOM: usize = ws::MAX_HEADER_LEN;
+use bytes::Bytes;
 
-/// An Engine.IO packet ready for either transport.
-///
-/// `frame` holds the whole server WebSocket frame; the text form used by long-polling is the
-/// same allocation after the frame header, so one encoding serves every recipient on every
-/// transport. Binary packets need base64 for polling, which is made when (rarely) needed.
-#[derive(Debug, Clone)]
-pub struct OutPacket {
-    frame: Bytes,
-    header: u8,
-    binary: bool,
+use crate::config::Config;
+use crate::id::{ConnId, SessionId, Slots};
+use crate::sid::IdGenerator;
+use crate::timer::Timers;
+
+pub(crate) use conn::Conn;
+pub(crate) use http::{AllowRequest, HttpHandler};
+pub use http::HttpResponse;
+pub use packet::OutPacket;
+pub(crate) use session::{HandshakeData, Session, Transport};
+
+/// What the runtime must do to a connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// All queued bytes are written: shut down the write side and keep reading until the peer
+    /// closes (its bytes go to [`Shard::receive`](crate::Shard::receive) as usual, and are
+    /// discarded).
+    Shutdown(ConnId),
+    /// Close the connection now and forget the id.
+    Close(ConnId),
+    /// The connection carries a request for a session of shard `shard`: move the socket
+    /// there and give that shard `data` (the bytes read and not yet used) with
+    /// [`Shard::adopt`](crate::Shard::adopt). This shard has forgotten the id.
+    HandOver {
+        /// The connection.
+        conn: ConnId,
+        /// The shard that owns the session.
+        shard: usize,
+        /// Bytes already read from the connection, from the start of the request.
+        data: Bytes,
+    },
 }
 
-impl OutPacket {
-    /// A buffer to write a text packet into: headroom for the frame header, then the type
-    /// digit. Finish it with [`OutPacket::finish_text`].
-    pub(crate) fn text_buffer(ty: PacketType, capacity: usize) -> BytesMut {
-        let mut buf = BytesMut::with_capacity(HEADROOM + 1 + capacity);
-        buf.put_bytes(0, HEADROOM);
-        buf.put_u8(ty.as_byte());
-        buf
-    }
+/// Why an Engine.IO session ended, in the words of the Node server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum CloseReason {
+    /// The server is shutting down.
+    ServerShuttingDown,
+    /// The client did not answer a ping in time.
+    PingTimeout,
+    /// The connection was closed, or the client sent the close packet.
+    TransportClose,
+    /// The connection failed (or the client broke the protocol: a second GET, a ping).
+    TransportError,
+    /// The client sent something that is not Engine.IO.
+    ParseError,
+    /// The server closed the session.
+    ForcedClose,
+}
 
-    /// Frames a buffer made by [`OutPacket::text_buffer`] and filled after the type digit.
-    pub(crate) fn finish_text(buf: BytesMut) -> OutPacket {
-        Self::finish(buf, OpCode::Text)
+impl CloseReason {
+    /// The reason string of the Node server.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CloseReason::ServerShuttingDown => "server shutting down",
+            CloseReason::PingTimeout => "ping timeout",
+            CloseReason::TransportClose => "transport close",
+            CloseReason::TransportError => "transport error",
+            CloseReason::ParseError => "parse error",
+            CloseReason::ForcedClose => "forced close",
+        }
     }
+}
 
-    /// A text packet of type `ty` with `data` after the digit.
-    pub(crate) fn text(ty: PacketType, data: &[u8]) -> OutPacket {
-        let mut buf = Self::text_buffer(ty, data.len());
-        buf.extend_from_slice(data);
-        Self::finish_text(buf)
-    }
-
+/// A message received on a bare Engine.IO session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EngineMessage {
+    /// A text message (valid UTF-8).
+    Text(Bytes),
     /// A binary message.
-    pub(crate) fn binary(data: &[u8]) -> OutPacket {
-        let mut buf = BytesMut::with_capacity(HEADROOM + data.len());
-        buf.put_bytes(0, HEADROOM);
-        buf.extend_from_slice(data);
-        Self::finish(buf, OpCode::Binary)
-    }
+    Binary(Bytes),
+}
 
-    /// Writes the frame header in place, right before the payload, in the headroom.
-    fn finish(mut buf: BytesMut, opcode: OpCode) -> OutPacket {
-        let len = buf.len() - HEADROOM;
-        let (header, n) = ws::frame_header(opcode, true, len);
-        let start = HEADROOM - n;
-        buf[start..HEADROOM].copy_from_slice(&header[..n]);
-        let frame = buf.freeze().slice(start..);
-        OutPacket {
-            frame,
-            header: n as u8,
-            binary: opcode == OpCode::Binary,
+impl EngineMessage {
+    /// The text, for a text message.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            EngineMessage::Text(b) => std::str::from_utf8(b).ok(),
+            EngineMessage::Binary(_) => None,
         }
-    }
-
-    /// The server WebSocket frame of this packet.
-    pub fn ws_frame(&self) -> &Bytes {
-        &self.frame
-    }
-
-    /// The payload after the frame header: the text packet (`4…`) or the raw binary.
-    pub fn payload(&self) -> Bytes {
-        self.frame.slice(self.header as usize..)
-    }
-
-    /// Whether this is a binary message.
-    pub fn is_binary(&self) -> bool {
-        self.binary
-    }
-
-    /// Length of the payload.
-    pub fn payload_len(&self) -> usize {
-        self.frame.len() - self.header as usize
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What the Engine.IO layer tells the layer above.
+#[derive(Debug)]
+pub(crate) enum Event {
+    /// A session opened (its open packet is queued).
+    Opened(SessionId),
+    /// A message of a session: text (UTF-8) or binary.
+    Message {
+        session: SessionId,
+        data: Bytes,
+        binary: bool,
+    },
+    /// A session ended. It is gone, or closing: it takes no more messages either way.
+    Closed {
+        session: SessionId,
+        sid: Box<str>,
+        reason: CloseReason,
+    },
+}
 
-    #[test]
-    fn frames_share_one_allocation_with_the_polling_form() {
-        for len in [0usize, 1, 124, 125, 126, 65535, 65536, 70000] {
-            let data = vec![b'x'; len];
-            let p = OutPacket::text(PacketType::Message, &data);
-            let frame = p.ws_frame();
-            assert_eq!(frame[0], 0x81);
-            let payload = p.payload();
-            assert_eq!(payload.len(), len + 1);
-            assert_eq!(payload[0], b'4');
-            assert_eq!(&payload[1..], &data[..]);
-            // the payload is a view into the frame's allocation
-            assert_eq!(
-                payload.as_ptr(),
-                frame[frame.len() - payload.len()..].as_ptr()
-            );
-            let expected_header = match len + 1 {
-                n if n < 126 => 2,
-                n if n <= 65535 => 4,
-                _ => 10,
-            };
-            assert_eq!(frame.len(), expected_header + len + 1);
+/// The application's hooks on HTTP requests (see [`http`]).
+#[derive(Clone, Default)]
+pub(crate) struct Hooks {
+    /// Node's `allowRequest`: may a handshake open a session?
+    pub(crate) allow_request: Option<AllowRequest>,
+    /// Answers requests outside the Engine.IO path.
+    pub(crate) http: Option<HttpHandler>,
+}
+
+/// What an engine deadline belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// A session's ping, pong, upgrade and close deadlines.
+    Session(SessionId),
+    /// A connection's lingering close.
+    Linger(ConnId),
+    /// A connection whose write stopped at a write end: the rest goes in the next write.
+    Resume(ConnId),
+}
+
+/// One shard's Engine.IO server.
+pub(crate) struct Engine {
+    config: Arc<Config>,
+    /// The Engine.IO path, with one trailing slash.
+    path: Box<str>,
+    hooks: Hooks,
+    /// This shard's index and the number of shards (to route sessions to their owner).
+    index: usize,
+    count: usize,
+    now: Instant,
+    ids: IdGenerator,
+    conns: Slots<ConnId, Conn>,
+    sessions: Slots<SessionId, Session>,
+    sids: HashMap<Box<str>, SessionId>,
+    timers: Timers<Timer>,
+    /// Connections with bytes to write.
+    ready: Vec<ConnId>,
+    actions: VecDeque<Action>,
+    events: VecDeque<Event>,
+    /// Polling sessions with a held GET and packets to send.
+    to_flush: Vec<SessionId>,
+    /// Connections with pipelined input waiting for their turn.
+    to_resume: Vec<ConnId>,
+    /// Sessions whose send queue passed `max_send_buffer`.
+    to_close: Vec<SessionId>,
+    shutting_down: bool,
+}
+
+impl Engine {
+    pub(crate) fn new(
+        config: Arc<Config>,
+        hooks: Hooks,
+        (index, count): (usize, usize),
+        now: Instant,
+        ids: IdGenerator,
+    ) -> Engine {
+        Engine {
+            path: config.normalized_path().into(),
+            config,
+            hooks,
+            index,
+            count,
+            now,
+            ids,
+            conns: Slots::default(),
+            sessions: Slots::default(),
+            sids: HashMap::new(),
+            timers: Timers::default(),
+            ready: Vec::new(),
+            actions: VecDeque::new(),
+            events: VecDeque::new(),
+            to_flush: Vec::new(),
+            to_resume: Vec::new(),
+            to_close: Vec::new(),
+            shutting_down: false,
         }
-        let b = OutPacket::binary(&[1, 2, 3]);
-        assert_eq!(&b.ws_frame()[..], &[0x82, 3, 1, 2, 3]);
-        assert!(b.is_binary());
+    }
+
+    /// Open connections and sessions.
+    pub(crate) fn counts(&self) -> (usize, usize) {
+        (self.conns.len(), self.sessions.len())
+    }
+
+    /// A new TCP connection from `peer`.
+    pub(crate) fn accept(&mut self, now: Instant, peer: SocketAddr) -> ConnId {
+        self.now = now;
+        let id = self.conns.insert(Conn::new(peer));
+        if self.shutting_down {
+            self.close_conn(id, conn::AfterFlush::Close);
+        }
+        id
+    }
+
+    /// Bytes read from a connection.
+    pub(crate) fn receive(&mut self, now: Instant, id: ConnId, data: &[u8]) {
+        self.now = now;
+        let Some(c) = self.conns.get_mut(id) else {
+            return;
+        };
+        if c.is_closing() {
+            return;
+        }
+        c.rbuf.extend_from_slice(data);
+        self.process(id);
+        // An idle connection keeps no read buffer: what was read is parsed (messages are
+        // views of it that live as long as the application keeps them), the rest is freed.
+        if let Some(c) = self.conns.get_mut(id) {
+            c.release_read_buffer();
+        }
+    }
+
+    /// The connection ended (the peer closed it, or an I/O error).
+    pub(crate) fn closed(&mut self, now: Instant, id: ConnId) {
+        self.now = now;
+        self.drop_conn(id);
+    }
+
+    /// Handles every engine deadline at or before `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) {
+        self.now = now;
+        while let Some(timer) = self.timers.pop_expired(now) {
+            match timer {
+                Timer::Session(si) => self.check_session_timers(si),
+                Timer::Linger(ci) => {
+                    if self.conns.get(ci).is_some_and(|c| c.lingered(now)) {
+                        self.drop_conn(ci);
+                    }
+                }
+                Timer::Resume(ci) => self.resume_writes(ci),
+            }
+        }
+    }
+
+    /// The earliest engine deadline.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// The next event for the layer above.
+    pub(crate) fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// Finishes an input once its events are handled: answers held GETs, resumes pipelined
+    /// requests, ends sessions over their send bound. True when this made more events.
+    pub(crate) fn settle(&mut self) -> bool {
+        loop {
+            if let Some(si) = self.to_flush.pop() {
+                if let Some(s) = self.sessions.get_mut(si) {
+                    s.flush_pending = false;
+                    self.flush_poll(si);
+                }
+                continue;
+            }
+            if let Some(ci) = self.to_resume.pop() {
+                self.process(ci);
+                continue;
+            }
+            if let Some(si) = self.to_close.pop() {
+                if self.sessions.contains(si) {
+                    // A reader too slow for what it is sent: Node has no bound here; corelay
+                    // ends the session rather than grow without limit.
+                    tracing::debug!("session over max_send_buffer, closing");
+                    self.close_session(si, CloseReason::TransportError, false);
+                }
+                continue;
+            }
+            return !self.events.is_empty();
+        }
+    }
+
+    /// A connection with bytes to write, if any.
+    pub(crate) fn poll_transmit(&mut self) -> Option<ConnId> {
+        while let Some(ci) = self.ready.pop() {
+            if let Some(c) = self.conns.get_mut(ci) {
+                c.ready = false;
+                if c.has_writable() {
+                    return Some(ci);
+                }
+            }
+        }
+        None
+    }
+
+    /// Fills `slices` with the chunks of the connection's next write, in order; how many.
+    pub(crate) fn send_queue<'a>(&'a self, id: ConnId, slices: &mut [IoSlice<'a>]) -> usize {
+        self.conns.get(id).map_or(0, |c| c.send_queue(slices))
+    }
+
+    /// Bytes queued on a connection.
+    pub(crate) fn queued(&self, id: ConnId) -> usize {
+        self.conns.get(id).map_or(0, |c| c.out_len)
+    }
+
+    /// `n` bytes of the connection's queue were written.
+    pub(crate) fn advance(&mut self, id: ConnId, n: usize) {
+        let Some(c) = self.conns.get_mut(id) else {
+            return;
+        };
+        if c.advance(n) {
+            // A write end was reached: the rest waits for the next turn of the event loop.
+            self.timers.schedule(self.now, Timer::Resume(id));
+        }
+        if let Some(after) = c.flushed() {
+            self.flushed_close(id, after);
+        }
+    }
+
+    /// Something for the runtime to do to a connection.
+    pub(crate) fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    /// Closes every session (`ServerShuttingDown`) and idle connection; new connections are
+    /// closed at once. Queued bytes are still written.
+    pub(crate) fn shutdown(&mut self, now: Instant) {
+        self.now = now;
+        self.shutting_down = true;
+        for si in self.sessions.keys_where(|_| true) {
+            // No new request can come: a polling session without a held GET just ends.
+            self.close_session(si, CloseReason::ServerShuttingDown, false);
+        }
+        for ci in self.conns.keys_where(Conn::is_idle) {
+            self.close_conn(ci, conn::AfterFlush::Close);
+        }
+    }
+
+    /// The request that opened a session.
+    pub(crate) fn handshake(&self, si: SessionId) -> Option<&HandshakeData> {
+        self.sessions.get(si).map(|s| &*s.handshake)
+    }
+
+    /// The id of a session.
+    pub(crate) fn sid(&self, si: SessionId) -> Option<&str> {
+        self.sessions.get(si).map(|s| &*s.sid)
+    }
+
+    /// Whether a session takes messages and packets (it exists and is not closing).
+    pub(crate) fn is_open(&self, si: SessionId) -> bool {
+        self.sessions.get(si).is_some_and(|s| !s.is_closing())
     }
 }

@@ -423,10 +423,10 @@ fn websocket_ping_gets_pong_and_close_is_answered() {
         "disconnect transport close"
     );
     // The peer's end completes the close.
-    sim.shard.closed(sim.now, c);
+    sim.disconnect(c);
     sim.take(c);
     assert!(sim.is_closed(c));
-    assert_eq!(sim.shard.stats(), Stats::default());
+    assert_eq!(sim.shard(0).stats(), Stats::default());
 }
 
 #[test]
@@ -496,7 +496,7 @@ fn keep_alive_serves_several_requests_and_pipelining_waits_for_the_held_get() {
     assert_eq!(rs[1].text(), "ok");
     let r = sim.get(c, &q).unwrap();
     assert!(r.text().ends_with('1'), "{}", r.text());
-    assert_eq!(sim.shard.stats().sessions, 0);
+    assert_eq!(sim.shard(0).stats().sessions, 0);
 }
 
 #[test]
@@ -544,7 +544,7 @@ fn connect_timeout_closes_a_session_without_namespace() {
     let frames = sim.ws_recv(c);
     assert_eq!(frames.last().unwrap().0, 8);
     assert!(sim.is_shut(c));
-    assert_eq!(sim.shard.stats().sessions, 0);
+    assert_eq!(sim.shard(0).stats().sessions, 0);
 }
 
 #[test]
@@ -558,7 +558,9 @@ fn shutdown_disconnects_everyone_and_flushes() {
     sim.get(c, &q).unwrap();
     assert!(sim.get(c, &q).is_none());
     let idle = sim.connect();
-    sim.shard.shutdown(sim.now);
+    let now = sim.now();
+    sim.shard_mut(0).shutdown(now);
+    sim.pump();
     let frames = sim.ws_recv(w);
     assert_eq!(frames.last().unwrap().0, 8);
     assert!(sim.is_shut(w));
@@ -573,7 +575,7 @@ fn shutdown_disconnects_everyone_and_flushes() {
             .count(),
         2
     );
-    assert_eq!(sim.shard.stats().sessions, 0);
+    assert_eq!(sim.shard(0).stats().sessions, 0);
 }
 
 #[test]
@@ -599,12 +601,12 @@ fn a_slow_reader_is_closed_at_max_send_buffer() {
     for _ in 0..8 {
         // Nothing is written between messages: the client reads nothing.
         let frame = ws::encode_client_frame(OpCode::Text, true, msg.as_bytes(), [1, 2, 3, 4]);
-        sim.send(c, &frame);
+        sim.feed(c, &frame);
     }
     assert!(log.lock().unwrap().is_empty(), "under the limit");
     for _ in 0..3 {
         let frame = ws::encode_client_frame(OpCode::Text, true, msg.as_bytes(), [1, 2, 3, 4]);
-        sim.send(c, &frame);
+        sim.feed(c, &frame);
     }
     assert_eq!(
         log.lock().unwrap().last().unwrap(),

@@ -1,171 +1,20 @@
 //! Several shards in one process and one simulated clock: the mesh messages and the
 //! hand-over of connections to the shard that owns their session.
 
+use std::io::IoSlice;
+
 use super::*;
-use crate::mesh::{Io, MeshMessage, MeshPost, MeshTarget};
-
-/// A client connection, wherever it lives now.
-type Link = usize;
-
-struct Cluster {
-    shards: Vec<Shard>,
-    now: Instant,
-    links: Vec<(usize, ConnId)>,
-    inbox: HashMap<Link, Vec<u8>>,
-    shut: Vec<Link>,
-    handovers: usize,
-}
-
-impl Cluster {
-    fn new(app: Arc<App>, n: usize) -> Cluster {
-        let now = Instant::now();
-        Cluster {
-            shards: (0..n)
-                .map(|i| Shard::with_seed(app.clone(), i, n, now, 11 + i as u64))
-                .collect(),
-            now,
-            links: Vec::new(),
-            inbox: HashMap::new(),
-            shut: Vec::new(),
-            handovers: 0,
-        }
-    }
-
-    /// A new connection that the kernel gave to `shard`.
-    fn connect(&mut self, shard: usize) -> Link {
-        let id = self.shards[shard].accept(self.now, peer());
-        self.links.push((shard, id));
-        self.links.len() - 1
-    }
-
-    fn send(&mut self, link: Link, data: &[u8]) {
-        let (s, id) = self.links[link];
-        self.shards[s].receive(self.now, id, data);
-        self.pump();
-    }
-
-    fn take(&mut self, link: Link) -> Vec<u8> {
-        self.pump();
-        self.inbox.remove(&link).unwrap_or_default()
-    }
-
-    fn deliver(&mut self, to: usize, message: MeshMessage) {
-        self.shards[to].handle_mesh(self.now, message);
-    }
-
-    /// Drains every shard's outputs, carrying mesh messages and handed-over connections.
-    fn pump(&mut self) {
-        loop {
-            let mut progress = false;
-            for s in 0..self.shards.len() {
-                while let Some((target, message)) = self.shards[s].poll_mesh() {
-                    progress = true;
-                    let to: Vec<usize> = match target {
-                        MeshTarget::Others => (0..self.shards.len()).filter(|&k| k != s).collect(),
-                        MeshTarget::Shard(k) => vec![k],
-                    };
-                    for k in to {
-                        self.deliver(k, message.clone());
-                    }
-                }
-                while let Some(id) = self.shards[s].poll_transmit() {
-                    progress = true;
-                    let link = self.links.iter().position(|&l| l == (s, id)).unwrap();
-                    loop {
-                        let mut slices = [IoSlice::new(&[]); 16];
-                        let n = self.shards[s].send_queue(id, &mut slices);
-                        if n == 0 {
-                            break;
-                        }
-                        let out = self.inbox.entry(link).or_default();
-                        let mut written = 0;
-                        for sl in &slices[..n] {
-                            out.extend_from_slice(sl);
-                            written += sl.len();
-                        }
-                        self.shards[s].advance(id, written);
-                    }
-                }
-                while let Some(action) = self.shards[s].poll_action() {
-                    progress = true;
-                    match action {
-                        Action::Shutdown(id) | Action::Close(id) => {
-                            if let Some(link) = self.links.iter().position(|&l| l == (s, id)) {
-                                self.shut.push(link);
-                            }
-                        }
-                        Action::HandOver { conn, shard, data } => {
-                            let link = self.links.iter().position(|&l| l == (s, conn)).unwrap();
-                            let id = self.shards[shard].adopt(self.now, peer(), &data);
-                            self.links[link] = (shard, id);
-                            self.handovers += 1;
-                        }
-                    }
-                }
-            }
-            if !progress {
-                return;
-            }
-        }
-    }
-
-    fn request(&mut self, link: Link, raw: &str) -> Option<Response> {
-        self.send(link, raw.as_bytes());
-        parse_responses(&self.take(link)).pop()
-    }
-
-    fn get(&mut self, link: Link, path: &str) -> Option<Response> {
-        self.request(link, &format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n"))
-    }
-
-    fn post(&mut self, link: Link, path: &str, body: &str) -> Option<Response> {
-        self.request(
-            link,
-            &format!(
-                "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            ),
-        )
-    }
-
-    /// A WebSocket client joined to `/` on `shard`.
-    fn ws_client(&mut self, shard: usize) -> Link {
-        let l = self.connect(shard);
-        self.send(
-            l,
-            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\n\
-              Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
-        );
-        self.take(l);
-        self.ws_text(l, "40");
-        let frames = self.ws_recv(l);
-        assert!(texts(&frames)[0].starts_with("40{\"sid\""));
-        l
-    }
-
-    fn ws_text(&mut self, link: Link, text: &str) {
-        let frame = ws::encode_client_frame(OpCode::Text, true, text.as_bytes(), [7, 7, 7, 7]);
-        self.send(link, &frame);
-    }
-
-    fn ws_recv(&mut self, link: Link) -> Vec<(u8, Vec<u8>)> {
-        let bytes = self.take(link);
-        let start = if bytes.starts_with(b"HTTP/1.1 101") {
-            bytes.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4
-        } else {
-            0
-        };
-        parse_frames(&bytes[start..])
-    }
-}
+use crate::mesh::{MeshMessage, MeshPost};
+use crate::wire::ws;
+use crate::Io;
 
 #[test]
 fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
-    let mut cl = Cluster::new(app(), 2);
-    let a = cl.ws_client(0);
-    let b = cl.ws_client(1);
-    let c = cl.ws_client(1);
-    assert_eq!(cl.links[b].0, 1);
+    let mut cl = Sim::with_shards(app(), 2);
+    let a = cl.ws_client_on(0);
+    let b = cl.ws_client_on(1);
+    let c = cl.ws_client_on(1);
+    assert_eq!(cl.location(b).0, 1);
     // The sender is on shard 1; `to` a room nobody joined reaches nobody anywhere.
     cl.ws_text(b, "42[\"to\",\"nobody\",0]");
     assert!(cl.ws_recv(a).is_empty());
@@ -173,17 +22,20 @@ fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
     cl.ws_text(b, "42[\"join\",\"r\"]");
     cl.ws_text(c, "42[\"join\",\"r\"]");
     cl.ws_text(a, "42[\"join\",\"r\"]");
-    let before = cl.handovers;
+    let before = cl.handovers();
     let frame =
         ws::encode_client_frame(OpCode::Text, true, b"42[\"to\",\"r\",\"x\"]", [1, 1, 1, 1]);
-    let (s, id) = cl.links[a];
-    cl.shards[s].receive(cl.now, id, &frame);
+    let now = cl.now();
+    let (s, Some(id)) = cl.location(a) else {
+        panic!("a connection")
+    };
+    cl.shard_mut(s).receive(now, id, &frame);
     // Before anything is written: shard 0 queued the frame for `a`; the mesh message carries
     // the very same allocation to shard 1.
     let mut slices = [IoSlice::new(&[]); 4];
-    assert_eq!(cl.shards[0].send_queue(id, &mut slices), 1);
+    assert_eq!(cl.shard_mut(0).send_queue(id, &mut slices), 1);
     let local = slices[0].as_ptr();
-    let (_, message) = cl.shards[0].poll_mesh().expect("a mesh message");
+    let (_, message) = cl.shard_mut(0).poll_mesh().expect("a mesh message");
     let MeshMessage::Broadcast(bc) = &message;
     assert_eq!(
         bc.packets[0].ws_frame().as_ptr(),
@@ -195,17 +47,17 @@ fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
         assert_eq!(
             texts(&cl.ws_recv(l)),
             vec!["42[\"tick\",\"x\"]"],
-            "link {l}"
+            "{l:?}"
         );
     }
-    assert_eq!(cl.handovers, before, "WebSockets never move");
+    assert_eq!(cl.handovers(), before, "WebSockets never move");
 }
 
 #[test]
 fn room_membership_is_per_shard_and_except_works_across_shards() {
-    let mut cl = Cluster::new(app(), 2);
-    let members: Vec<Link> = (0..4).map(|i| cl.ws_client(i % 2)).collect();
-    let outsider = cl.ws_client(1);
+    let mut cl = Sim::with_shards(app(), 2);
+    let members: Vec<Client> = (0..4).map(|i| cl.ws_client_on(i % 2)).collect();
+    let outsider = cl.ws_client_on(1);
     for &m in &members {
         cl.ws_text(m, "42[\"join\",\"r1\"]");
     }
@@ -221,49 +73,49 @@ fn room_membership_is_per_shard_and_except_works_across_shards() {
 
 #[test]
 fn polling_requests_on_the_wrong_shard_are_handed_to_the_owner() {
-    let mut cl = Cluster::new(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2);
     // The handshake lands on shard 0: shard 0 owns the session.
-    let l0 = cl.connect(0);
+    let l0 = cl.connect_to(0);
     let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
     let sid = r.text()[9..29].to_owned();
     assert_eq!(crate::sid::shard_of(&sid), Some(0));
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     // A POST and a GET arrive on shard 1.
-    let l1 = cl.connect(1);
+    let l1 = cl.connect_to(1);
     let r = cl.post(l1, &q, "40").unwrap();
     assert_eq!(r.text(), "ok");
-    assert_eq!(cl.links[l1].0, 0, "the connection moved to the owner");
-    let l2 = cl.connect(1);
+    assert_eq!(cl.location(l1).0, 0, "the connection moved to the owner");
+    let l2 = cl.connect_to(1);
     let r = cl.get(l2, &q).unwrap();
     assert!(r.text().starts_with("40{\"sid\""), "{}", r.text());
-    assert_eq!(cl.handovers, 2);
+    assert_eq!(cl.handovers(), 2);
     // A second session owned by shard 1, whose requests come on the keep-alive connection
     // that now lives on shard 0: handed back.
-    let l3 = cl.connect(1);
+    let l3 = cl.connect_to(1);
     let r = cl.get(l3, "/socket.io/?EIO=4&transport=polling").unwrap();
     let sid1 = r.text()[9..29].to_owned();
     assert_eq!(crate::sid::shard_of(&sid1), Some(1));
     let q1 = format!("/socket.io/?EIO=4&transport=polling&sid={sid1}");
     let r = cl.post(l1, &q1, "40").unwrap();
     assert_eq!(r.text(), "ok");
-    assert_eq!(cl.links[l1].0, 1);
+    assert_eq!(cl.location(l1).0, 1);
     let r = cl.post(l1, &q, "42[\"message\",\"again\"]").unwrap();
     assert_eq!(r.text(), "ok");
-    assert_eq!(cl.links[l1].0, 0);
+    assert_eq!(cl.location(l1).0, 0);
     let r = cl.get(l2, &q).unwrap();
     assert_eq!(r.text(), "42[\"message-back\",\"again\"]");
-    assert_eq!(cl.shards[0].stats().sessions, 1);
-    assert_eq!(cl.shards[1].stats().sessions, 1);
+    assert_eq!(cl.shard_mut(0).stats().sessions, 1);
+    assert_eq!(cl.shard_mut(1).stats().sessions, 1);
 }
 
 #[test]
 fn a_pipelined_request_moves_with_the_connection() {
-    let mut cl = Cluster::new(app(), 2);
-    let l0 = cl.connect(0);
+    let mut cl = Sim::with_shards(app(), 2);
+    let l0 = cl.connect_to(0);
     let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
     let sid = r.text()[9..29].to_owned();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
-    let l1 = cl.connect(1);
+    let l1 = cl.connect_to(1);
     let body = "42[\"message\",\"piped\"]";
     let raw = format!(
         "POST {q} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n40POST {q} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n{body}",
@@ -283,14 +135,14 @@ fn a_pipelined_request_moves_with_the_connection() {
 
 #[test]
 fn the_upgrade_of_a_session_arriving_on_another_shard() {
-    let mut cl = Cluster::new(app(), 2);
-    let l0 = cl.connect(0);
+    let mut cl = Sim::with_shards(app(), 2);
+    let l0 = cl.connect_to(0);
     let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
     let sid = r.text()[9..29].to_owned();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     cl.post(l0, &q, "40").unwrap();
     cl.get(l0, &q).unwrap();
-    let w = cl.connect(1);
+    let w = cl.connect_to(1);
     cl.send(
         w,
         format!(
@@ -299,7 +151,8 @@ fn the_upgrade_of_a_session_arriving_on_another_shard() {
         )
         .as_bytes(),
     );
-    assert_eq!(cl.links[w].0, 0);
+    assert_eq!(cl.location(w).0, 0);
+    assert!(cl.take(w).starts_with(b"HTTP/1.1 101"));
     cl.ws_text(w, "2probe");
     assert_eq!(texts(&cl.ws_recv(w)), vec!["3probe"]);
     cl.ws_text(w, "5");
@@ -309,8 +162,8 @@ fn the_upgrade_of_a_session_arriving_on_another_shard() {
 
 #[test]
 fn unknown_and_malformed_sids_are_answered_where_they_land() {
-    let mut cl = Cluster::new(app(), 2);
-    let l = cl.connect(1);
+    let mut cl = Sim::with_shards(app(), 2);
+    let l = cl.connect_to(1);
     // "AA…" names shard 0, which does not know it.
     let r = cl
         .get(
@@ -319,9 +172,9 @@ fn unknown_and_malformed_sids_are_answered_where_they_land() {
         )
         .unwrap();
     assert_eq!(r.text(), r#"{"code":1,"message":"Session ID unknown"}"#);
-    assert_eq!(cl.links[l].0, 0);
+    assert_eq!(cl.location(l).0, 0);
     // A sid naming a shard that does not exist, or too short: served here.
-    let l = cl.connect(1);
+    let l = cl.connect_to(1);
     let r = cl
         .get(
             l,
@@ -333,7 +186,7 @@ fn unknown_and_malformed_sids_are_answered_where_they_land() {
         .get(l, "/socket.io/?EIO=4&transport=polling&sid=A")
         .unwrap();
     assert_eq!(r.status, 400);
-    assert_eq!(cl.links[l].0, 1);
+    assert_eq!(cl.location(l).0, 1);
 }
 
 /// Collects what an `Io` handle posts, as a runtime's channels would.
@@ -354,28 +207,20 @@ impl MeshPost for Mailbox {
 
 #[test]
 fn an_io_handle_on_a_foreign_thread_reaches_every_shard() {
-    let mut cl = Cluster::new(app(), 2);
-    let a = cl.ws_client(0);
-    let b = cl.ws_client(1);
-    let c = cl.ws_client(1);
+    let mut cl = Sim::with_shards(app(), 2);
+    let a = cl.ws_client_on(0);
+    let b = cl.ws_client_on(1);
+    let c = cl.ws_client_on(1);
     cl.ws_text(c, "40/custom,");
-    cl.ws_recv(c);
+    // The socket id of c in /custom is what the client saw.
+    let connected = texts(&cl.ws_recv(c));
+    let c_id = connected[0]["40/custom,{\"sid\":\"".len()..][..20].to_owned();
     cl.ws_text(b, "42[\"join\",\"vip\"]");
     let mailbox = Arc::new(Mailbox {
         shards: 2,
         ..Mailbox::default()
     });
     let io = Io::new(mailbox.clone());
-    let c_id = {
-        // The socket id of c in /custom is what the client saw; look it up on its shard.
-        let (s, _) = cl.links[c];
-        let st = &cl.shards[s].st;
-        st.sockets
-            .iter()
-            .find(|(_, sk)| sk.ns == 1)
-            .map(|(_, sk)| sk.id.to_string())
-            .unwrap()
-    };
     std::thread::spawn(move || {
         io.emit("news", &("all", 1)).unwrap();
         io.to("vip").emit("news", &"vip").unwrap();
@@ -410,20 +255,23 @@ fn an_io_handle_on_a_foreign_thread_reaches_every_shard() {
 
 #[test]
 fn a_connection_moves_only_after_its_earlier_answer_is_written() {
-    let mut cl = Cluster::new(app(), 2);
-    let l0 = cl.connect(0);
+    let mut cl = Sim::with_shards(app(), 2);
+    let l0 = cl.connect_to(0);
     let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
     let sid0 = r.text()[9..29].to_owned();
     // On shard 1: a handshake (answered by shard 1) pipelined with a POST for shard 0.
-    let l1 = cl.connect(1);
+    let l1 = cl.connect_to(1);
     let raw = format!(
         "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\n\r\n\
          POST /socket.io/?EIO=4&transport=polling&sid={sid0} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n40"
     );
-    let (s, id) = cl.links[l1];
-    cl.shards[s].receive(cl.now, id, raw.as_bytes());
+    let now = cl.now();
+    let (s, Some(id)) = cl.location(l1) else {
+        panic!("a connection")
+    };
+    cl.shard_mut(s).receive(now, id, raw.as_bytes());
     // The answer to the handshake is still queued: no hand-over yet.
-    assert!(cl.shards[1].poll_action().is_none());
+    assert!(cl.shard_mut(1).poll_action().is_none());
     let rs = parse_responses(&cl.take(l1));
     assert_eq!(rs.len(), 2, "both answers arrive, in order");
     assert!(
@@ -432,5 +280,5 @@ fn a_connection_moves_only_after_its_earlier_answer_is_written() {
         rs[0].text()
     );
     assert_eq!(rs[1].text(), "ok");
-    assert_eq!(cl.links[l1].0, 0);
+    assert_eq!(cl.location(l1).0, 0);
 }

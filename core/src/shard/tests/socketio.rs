@@ -1,5 +1,7 @@
 //! Socket.IO rules in simulated time.
 
+use std::io::IoSlice;
+
 use super::*;
 
 #[test]
@@ -19,7 +21,7 @@ fn two_namespaces_on_one_connection_with_auth() {
             "42[\"message-back\",3]"
         ]
     );
-    assert_eq!(sim.shard.stats().sockets, 2);
+    assert_eq!(sim.shard(0).stats().sockets, 2);
 }
 
 #[test]
@@ -171,13 +173,15 @@ fn broadcast_frames_are_shared_between_recipients() {
         sim.take(c);
         conns.push(c);
     }
-    sim.ws_text(conns[0], "42[\"all\",\"x\"]");
+    let frame = ws::encode_client_frame(OpCode::Text, true, b"42[\"all\",\"x\"]", [1, 2, 3, 4]);
+    sim.feed(conns[0], &frame);
     // Look at the queues before they are written: the same allocation for everyone.
     let ptrs: Vec<*const u8> = conns
         .iter()
         .map(|&c| {
             let mut slices = [IoSlice::new(&[]); 4];
-            let n = sim.shard.send_queue(c, &mut slices);
+            let conn = sim.location(c).1.expect("open");
+            let n = sim.shard(0).send_queue(conn, &mut slices);
             assert_eq!(n, 1);
             slices[0].as_ptr()
         })
@@ -208,7 +212,7 @@ fn server_and_client_namespace_disconnects() {
         log.lock().unwrap().last().unwrap(),
         "disconnect client namespace disconnect"
     );
-    assert_eq!(sim.shard.stats().sockets, 0);
+    assert_eq!(sim.shard(0).stats().sockets, 0);
     // disconnect(true) closes the whole connection.
     sim.ws_text(c, "40");
     sim.ws_recv(c);
@@ -343,7 +347,7 @@ fn reserved_names_can_not_be_emitted() {
 fn many_sockets_join_and_leave_rooms_consistently() {
     // Swap-removal bookkeeping: members keep their positions right as others leave.
     let mut sim = Sim::new(app());
-    let clients: Vec<(ConnId, String)> = (0..12).map(|_| ws_client(&mut sim)).collect();
+    let clients: Vec<(Client, String)> = (0..12).map(|_| ws_client(&mut sim)).collect();
     for (i, (c, _)) in clients.iter().enumerate() {
         sim.ws_text(*c, "42[\"join\",\"even-odd\"]");
         if i % 2 == 0 {

@@ -1,5 +1,5 @@
 use super::*;
-use crate::payload::write::{Shape, SCRATCH, SCRATCH_RETAINED};
+use crate::socketio::payload::write::{Shape, SCRATCH, SCRATCH_RETAINED};
 
 #[test]
 fn no_args() {

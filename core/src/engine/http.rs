@@ -1,13 +1,32 @@
-//! HTTP requests: routing, the Engine.IO handshake and error answers, long-polling, and the
-//! WebSocket upgrade.
+//! HTTP requests: routing (the application's own pages, CORS preflights, Engine.IO), the
+//! Engine.IO handshake and its error answers, long-polling, and the WebSocket upgrade.
+
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 
-use super::{AfterFlush, ConnState, Shard, Transport};
+use super::conn::{AfterFlush, ConnState};
+use super::{Engine, Event, OutPacket, Transport};
 use crate::config::TransportKind;
-use crate::socket::DisconnectReason;
+use crate::id::{ConnId, SessionId};
 use crate::wire::http::{self, HeadLimits, Method, ParsedHead, RequestHead};
 use crate::wire::{eio, ws, Decode};
+
+/// A response for a request outside the server's path.
+#[derive(Debug, Clone)]
+pub struct HttpResponse {
+    /// Status code.
+    pub status: u16,
+    /// `Content-Type` header.
+    pub content_type: String,
+    /// Body.
+    pub body: Bytes,
+}
+
+/// The application's answer to requests outside the Engine.IO path (`None`: 404).
+pub(crate) type HttpHandler = Arc<dyn Fn(&RequestHead) -> Option<HttpResponse> + Send + Sync>;
+/// Node's `allowRequest`: whether a handshake may open a session.
+pub(crate) type AllowRequest = Arc<dyn Fn(&RequestHead) -> bool + Send + Sync>;
 
 /// Engine.IO HTTP error codes and messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,18 +55,18 @@ impl EngineError {
 /// What a request asks of the Engine.IO server, once verified.
 enum Route {
     Handshake(TransportKind),
-    Session(usize),
+    Session(SessionId),
 }
 
-impl Shard {
+impl Engine {
     /// Parses a request head; false when more bytes are needed or the connection is done.
-    pub(super) fn read_head(&mut self, ci: usize) -> bool {
-        let cfg = &self.app.config;
+    pub(super) fn read_head(&mut self, ci: ConnId) -> bool {
+        let cfg = &self.config;
         let limits = HeadLimits {
             max_head_bytes: cfg.max_header_size,
             max_headers: cfg.max_headers,
         };
-        let c = &mut self.st.conns[ci];
+        let c = &mut self.conns[ci];
         match http::HeadDecoder::new(limits).decode(&mut c.rbuf) {
             Ok(None) => false,
             Err(e) => {
@@ -58,10 +77,10 @@ impl Shard {
                 if let Some(owner) = self.owner_elsewhere(&head) {
                     // The owner reads the request from its first byte: the head goes back in
                     // front of the rest (contiguous, so without copying).
-                    let c = &mut self.st.conns[ci];
+                    let c = &mut self.conns[ci];
                     raw.unsplit(std::mem::take(&mut c.rbuf));
                     c.rbuf = raw;
-                    self.st.hand_over(ci, owner);
+                    self.hand_over(ci, owner);
                     return false;
                 }
                 self.start_request(ci, Box::new(head));
@@ -72,17 +91,17 @@ impl Shard {
 
     /// The other shard that owns the session a request names, if any.
     fn owner_elsewhere(&self, head: &RequestHead) -> Option<usize> {
-        if self.st.count < 2 || !head.path.starts_with(self.app.path.as_str()) {
+        if self.count < 2 || !head.path.starts_with(&*self.path) {
             return None;
         }
         let sid = http::query_param(&head.query, "sid")?;
         let owner = crate::sid::shard_of(&sid)?;
-        (owner != self.st.index && owner < self.st.count).then_some(owner)
+        (owner != self.index && owner < self.count).then_some(owner)
     }
 
     /// Reads body bytes; false when more are needed.
-    pub(super) fn read_body(&mut self, ci: usize) -> bool {
-        let c = &mut self.st.conns[ci];
+    pub(super) fn read_body(&mut self, ci: ConnId) -> bool {
+        let c = &mut self.conns[ci];
         let ConnState::Body { decoder, .. } = &mut c.state else {
             return true;
         };
@@ -102,10 +121,10 @@ impl Shard {
     }
 
     /// A complete head: start reading its body (none is a body of 0 bytes).
-    fn start_request(&mut self, ci: usize, head: Box<RequestHead>) {
-        let max = self.app.config.max_http_buffer_size;
+    fn start_request(&mut self, ci: ConnId, head: Box<RequestHead>) {
+        let max = self.config.max_http_buffer_size;
         match http::BodyDecoder::new(&head, max) {
-            Ok(decoder) => self.st.conns[ci].state = ConnState::Body { head, decoder },
+            Ok(decoder) => self.conns[ci].state = ConnState::Body { head, decoder },
             // Node answers 413 once the body passes the limit; the rest of it is not worth
             // reading.
             Err(e) => self.respond_plain(ci, e.status(), false),
@@ -113,10 +132,9 @@ impl Shard {
     }
 
     /// A complete request with its body.
-    fn finish_request(&mut self, ci: usize, head: Box<RequestHead>, body: Bytes) {
-        let app = self.app.clone();
-        if !head.path.starts_with(app.path.as_str()) {
-            let answer = app.http.as_ref().and_then(|h| h(&head));
+    fn finish_request(&mut self, ci: ConnId, head: Box<RequestHead>, body: Bytes) {
+        if !head.path.starts_with(&*self.path) {
+            let answer = self.hooks.http.as_ref().and_then(|h| h(&head));
             match answer {
                 Some(r) => {
                     let ct = r.content_type;
@@ -134,7 +152,7 @@ impl Shard {
             return;
         }
         if head.method == Method::Options
-            && self.app.config.cors.is_some()
+            && self.config.cors.is_some()
             && !head.upgrade_websocket
         {
             self.preflight(ci, &head);
@@ -167,7 +185,7 @@ impl Shard {
 
     /// The checks of the Node server's `verify`, in its order.
     fn verify(&self, head: &RequestHead) -> Result<Route, EngineError> {
-        let cfg = &self.app.config;
+        let cfg = &self.config;
         let transport = http::query_param(&head.query, "transport")
             .and_then(|t| TransportKind::from_name(&t))
             .filter(|t| cfg.transports.contains(t))
@@ -179,11 +197,10 @@ impl Shard {
         }
         if let Some(sid) = http::query_param(&head.query, "sid") {
             let si = *self
-                .st
                 .sids
                 .get(sid.as_ref())
                 .ok_or(EngineError::UnknownSid)?;
-            let current = match self.st.sessions[si].transport {
+            let current = match self.sessions[si].transport {
                 Transport::Polling { .. } => TransportKind::Polling,
                 Transport::Websocket { .. } => TransportKind::Websocket,
             };
@@ -199,7 +216,7 @@ impl Shard {
         if transport == TransportKind::Websocket && !head.upgrade_websocket {
             return Err(EngineError::BadRequest);
         }
-        if let Some(allow) = &self.app.allow_request {
+        if let Some(allow) = &self.hooks.allow_request {
             if !allow(head) {
                 return Err(EngineError::Forbidden);
             }
@@ -215,10 +232,10 @@ impl Shard {
     }
 
     /// A new session over long-polling: the open packet is the answer.
-    fn polling_handshake(&mut self, ci: usize, head: &RequestHead) {
-        let peer = self.st.conns[ci].peer;
+    fn polling_handshake(&mut self, ci: ConnId, head: &RequestHead) {
+        let peer = self.conns[ci].peer;
         let si = self.new_session(head, peer, Transport::Polling { get: None });
-        let open = self.open_packet(si, self.app.config.allow_upgrades);
+        let open = self.open_packet(si, self.config.allow_upgrades);
         let mut body = BytesMut::with_capacity(open.len() + 1);
         body.extend_from_slice(b"0");
         body.extend_from_slice(open.as_bytes());
@@ -233,11 +250,11 @@ impl Shard {
             head.keep_alive,
             head.origin.as_deref(),
         );
-        self.session_opened(si);
+        self.events.push_back(Event::Opened(si));
     }
 
     /// A WebSocket request: a new session, or a probe to upgrade session `si`.
-    fn websocket_open(&mut self, ci: usize, head: &RequestHead, si: Option<usize>) {
+    fn websocket_open(&mut self, ci: ConnId, head: &RequestHead, si: Option<SessionId>) {
         let key_ok = head
             .ws_key
             .as_deref()
@@ -247,10 +264,10 @@ impl Shard {
             self.abort_upgrade(ci, "Bad request");
             return;
         }
-        let max = self.app.config.max_http_buffer_size;
+        let max = self.config.max_http_buffer_size;
         let (si, new) = match si {
             None => {
-                let peer = self.st.conns[ci].peer;
+                let peer = self.conns[ci].peer;
                 (
                     self.new_session(head, peer, Transport::Websocket { conn: ci }),
                     true,
@@ -267,30 +284,30 @@ impl Shard {
             .collect();
         let mut out = BytesMut::new();
         ws::write_handshake_response(&mut out, &accept, &extra);
-        self.st.push_out(ci, out.freeze());
+        self.push_out(ci, out.freeze());
         match new {
             true => {
-                self.st.conns[ci].state = ConnState::Ws {
-                    session: si,
+                self.conns[ci].state = ConnState::Ws {
+                    session: Some(si),
                     decoder: ws::Decoder::new(max),
                     probe: false,
                 };
                 let open = self.open_packet(si, false);
-                let packet = crate::engine::OutPacket::text(eio::PacketType::Open, open.as_bytes());
-                self.st.push_out(ci, packet.ws_frame().clone());
-                self.session_opened(si);
+                let packet = OutPacket::text(eio::PacketType::Open, open.as_bytes());
+                self.push_out(ci, packet.ws_frame().clone());
+                self.events.push_back(Event::Opened(si));
             }
             false => {
-                self.st.conns[ci].state = ConnState::Ws {
-                    session: si,
+                self.conns[ci].state = ConnState::Ws {
+                    session: Some(si),
                     decoder: ws::Decoder::new(max),
                     probe: true,
                 };
-                let s = &self.st.sessions[si];
-                let refuse = !self.app.config.allow_upgrades
+                let s = &self.sessions[si];
+                let refuse = !self.config.allow_upgrades
                     || s.upgrading.is_some()
                     || matches!(s.transport, Transport::Websocket { .. })
-                    || s.close_deadline.is_some();
+                    || s.is_closing();
                 if refuse {
                     // The Node server completes the handshake, then closes the socket.
                     self.close_ws(ci, None);
@@ -302,136 +319,14 @@ impl Shard {
     }
 
     /// The `Set-Cookie` value for a new session, when the `cookie` setting asks for one.
-    fn cookie(&self, si: usize) -> Option<String> {
-        let cookie = self.app.config.cookie.as_ref()?;
-        Some(cookie.header(&self.st.sessions[si].sid))
-    }
-
-    /// A long-polling GET: answered now when packets wait, else held.
-    fn poll_get(&mut self, ci: usize, si: usize, head: &RequestHead) {
-        let s = &mut self.st.sessions[si];
-        let Transport::Polling { get, .. } = &mut s.transport else {
-            unreachable!("verify routes only polling sessions here")
-        };
-        if get.is_some() {
-            // A second GET while one is held: Node answers 400 and closes the session.
-            self.respond(ci, 400, &[], b"", head.keep_alive, head.origin.as_deref());
-            self.close_session(si, DisconnectReason::TransportError, false);
-            return;
-        }
-        *get = Some(ci);
-        let origin = self
-            .app
-            .config
-            .cors
-            .as_ref()
-            .and(head.origin.as_deref())
-            .map(Box::from);
-        self.st.conns[ci].state = ConnState::Held {
-            session: si,
-            keep_alive: head.keep_alive,
-            origin,
-        };
-        let probed = s.upgrading.is_some_and(|(_, probed)| probed);
-        if !s.queue.is_empty() {
-            self.flush_poll(si);
-        } else if probed {
-            self.send_noop(si);
-        }
-    }
-
-    /// A long-polling POST: the body's packets go to the session; the answer is `ok`.
-    fn poll_post(&mut self, ci: usize, si: usize, head: &RequestHead, body: Bytes) {
-        let keep_alive = head.keep_alive;
-        let origin = head.origin.as_deref();
-        let binary = head
-            .content_type
-            .as_deref()
-            .is_some_and(|t| t.eq_ignore_ascii_case("application/octet-stream"));
-        if binary {
-            self.respond(ci, 400, &[], b"", keep_alive, origin);
-            self.close_session(si, DisconnectReason::TransportError, false);
-            return;
-        }
-        let mut packets = Vec::new();
-        let max_packets = self.app.config.max_packets_per_payload;
-        let decoded = eio::decode_payload(body, max_packets, &mut packets);
-        self.respond(
-            ci,
-            200,
-            &[("Content-Type", "text/html")],
-            b"ok",
-            keep_alive,
-            origin,
-        );
-        for p in packets {
-            if !self.st.sessions.contains(si) {
-                return;
-            }
-            self.engine_packet(si, p, None);
-        }
-        if decoded.is_err() && self.st.sessions.contains(si) {
-            self.close_session(si, DisconnectReason::ParseError, false);
-        }
-    }
-
-    /// Answers the held GET of a session with every queued packet.
-    pub(super) fn flush_poll(&mut self, si: usize) {
-        let s = &mut self.st.sessions[si];
-        let Transport::Polling { get, .. } = &mut s.transport else {
-            return;
-        };
-        let Some(ci) = get.take() else { return };
-        let mut chunks: Vec<Bytes> = Vec::with_capacity(s.queue.len() * 2);
-        let mut len = 0;
-        let mut closes = false;
-        for (i, p) in s.queue.drain(..).enumerate() {
-            if i > 0 {
-                chunks.push(Bytes::from_static(&[eio::SEPARATOR]));
-                len += 1;
-            }
-            let chunk = if p.is_binary() {
-                let mut b = BytesMut::with_capacity(1 + p.payload_len().div_ceil(3) * 4);
-                eio::write_base64_packet(&mut b, &p.payload());
-                b.freeze()
-            } else {
-                let payload = p.payload();
-                closes |= payload.as_ref() == b"1";
-                payload
-            };
-            len += chunk.len();
-            chunks.push(chunk);
-        }
-        s.queue_len = 0;
-        let ConnState::Held {
-            keep_alive, origin, ..
-        } = std::mem::replace(&mut self.st.conns[ci].state, ConnState::Head)
-        else {
-            unreachable!("a session's GET is a held connection")
-        };
-        let mut head = BytesMut::with_capacity(256);
-        let cors = self.cors_headers(origin.as_deref());
-        let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "text/plain; charset=UTF-8")];
-        headers.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
-        http::write_response_head(&mut head, 200, &headers, Some(len), keep_alive);
-        self.st.push_out(ci, head.freeze());
-        for chunk in chunks {
-            self.st.push_out(ci, chunk);
-        }
-        if !keep_alive {
-            self.st.close_conn(ci, AfterFlush::Shutdown);
-        }
-        if closes && self.st.sessions[si].close_deadline.is_some() {
-            self.finish_close(si);
-        }
-        if keep_alive && self.st.conns.get(ci).is_some_and(|c| !c.rbuf.is_empty()) {
-            self.st.to_resume.push(ci);
-        }
+    fn cookie(&self, si: SessionId) -> Option<String> {
+        let cookie = self.config.cookie.as_ref()?;
+        Some(cookie.header(&self.sessions[si].sid))
     }
 
     /// A CORS preflight answer.
-    fn preflight(&mut self, ci: usize, head: &RequestHead) {
-        let Some(cors) = self.app.config.cors.clone() else {
+    pub(super) fn preflight(&mut self, ci: ConnId, head: &RequestHead) {
+        let Some(cors) = self.config.cors.clone() else {
             return;
         };
         let mut headers: Vec<(&str, String)> = self.cors_headers(head.origin.as_deref());
@@ -449,15 +344,15 @@ impl Shard {
         let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let mut out = BytesMut::new();
         http::write_response(&mut out, 204, &refs, b"", head.keep_alive);
-        self.st.push_out(ci, out.freeze());
+        self.push_out(ci, out.freeze());
         if !head.keep_alive {
-            self.st.close_conn(ci, AfterFlush::Shutdown);
+            self.close_conn(ci, AfterFlush::Shutdown);
         }
     }
 
     /// The CORS headers for a request from `origin`.
-    fn cors_headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
-        let Some(cors) = &self.app.config.cors else {
+    pub(super) fn cors_headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
+        let Some(cors) = &self.config.cors else {
             return Vec::new();
         };
         let mut out = Vec::new();
@@ -483,7 +378,7 @@ impl Shard {
     }
 
     /// An Engine.IO error: status 400 (403 for Forbidden) with the JSON body.
-    fn engine_error(&mut self, ci: usize, head: &RequestHead, e: EngineError) {
+    fn engine_error(&mut self, ci: ConnId, head: &RequestHead, e: EngineError) {
         let status = if e == EngineError::Forbidden {
             403
         } else {
@@ -501,7 +396,7 @@ impl Shard {
     }
 
     /// A refused WebSocket upgrade: a plain 400 with the message, then the socket closes.
-    fn abort_upgrade(&mut self, ci: usize, message: &str) {
+    fn abort_upgrade(&mut self, ci: ConnId, message: &str) {
         let mut out = BytesMut::new();
         http::write_response(
             &mut out,
@@ -510,20 +405,20 @@ impl Shard {
             message.as_bytes(),
             false,
         );
-        self.st.push_out(ci, out.freeze());
-        self.st.close_conn(ci, AfterFlush::Shutdown);
+        self.push_out(ci, out.freeze());
+        self.close_conn(ci, AfterFlush::Shutdown);
     }
 
     /// An answer with no body and `Connection: close`, for requests that can not be read.
-    pub(super) fn respond_plain(&mut self, ci: usize, status: u16, keep_alive: bool) {
+    pub(super) fn respond_plain(&mut self, ci: ConnId, status: u16, keep_alive: bool) {
         self.respond(ci, status, &[], b"", keep_alive, None);
     }
 
     /// Writes a whole answer, with CORS headers for `origin`; closes the connection after it
     /// unless `keep_alive`.
-    fn respond(
+    pub(super) fn respond(
         &mut self,
-        ci: usize,
+        ci: ConnId,
         status: u16,
         headers: &[(&str, &str)],
         body: &[u8],
@@ -535,14 +430,14 @@ impl Shard {
         all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
         let mut out = BytesMut::with_capacity(160 + body.len());
         http::write_response(&mut out, status, &all, body, keep_alive);
-        self.st.push_out(ci, out.freeze());
-        if let Some(c) = self.st.conns.get_mut(ci) {
+        self.push_out(ci, out.freeze());
+        if let Some(c) = self.conns.get_mut(ci) {
             if !matches!(c.state, ConnState::Closing) {
                 c.state = ConnState::Head;
             }
         }
         if !keep_alive {
-            self.st.close_conn(ci, AfterFlush::Shutdown);
+            self.close_conn(ci, AfterFlush::Shutdown);
         }
     }
 }

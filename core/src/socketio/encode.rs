@@ -1,0 +1,86 @@
+//! Socket.IO packets as they leave the server: encoded once, to the Engine.IO packets of every
+//! transport (the text packet, then one binary message per attachment).
+
+use bytes::{Bytes, BytesMut};
+use serde::Serialize;
+use smallvec::SmallVec;
+
+use super::payload;
+use super::EmitError;
+use crate::engine::OutPacket;
+use crate::wire::eio::PacketType as EioType;
+use crate::wire::sio::{self, PacketType};
+
+/// The packets of one Socket.IO packet: the text, then its binary attachments.
+pub type Encoded = SmallVec<[OutPacket; 1]>;
+
+/// Refuses the event names a client could not receive as events.
+pub(crate) fn check_name(event: &str) -> Result<(), EmitError> {
+    if sio::RESERVED_EVENTS.contains(&event) {
+        return Err(EmitError::Reserved(event.to_owned()));
+    }
+    Ok(())
+}
+
+/// Encodes an EVENT (or BINARY_EVENT) once, framed for every transport.
+pub(crate) fn encode_event<T: Serialize + ?Sized>(
+    nsp: &str,
+    event: &str,
+    id: Option<u64>,
+    args: &T,
+) -> Result<Encoded, serde_json::Error> {
+    let mut buf = OutPacket::text_buffer(EioType::Message, 64);
+    let attachments = payload::write_event(&mut buf, nsp, id, event, args)?;
+    Ok(frame(buf, attachments))
+}
+
+/// Encodes an ACK (or BINARY_ACK).
+pub(crate) fn encode_ack<T: Serialize + ?Sized>(
+    nsp: &str,
+    id: u64,
+    args: &T,
+) -> Result<Encoded, serde_json::Error> {
+    let mut buf = OutPacket::text_buffer(EioType::Message, 32);
+    let attachments = payload::write_ack(&mut buf, nsp, id, args)?;
+    Ok(frame(buf, attachments))
+}
+
+/// A packet with no payload or a raw JSON one: CONNECT, CONNECT_ERROR, DISCONNECT.
+pub(crate) fn encode_plain(kind: PacketType, nsp: &str, json: Option<&[u8]>) -> OutPacket {
+    let json = json.unwrap_or_default();
+    let mut buf = OutPacket::text_buffer(EioType::Message, 32 + json.len());
+    sio::write_packet(&mut buf, kind, nsp, 0, None, json);
+    OutPacket::finish_text(buf)
+}
+
+/// The CONNECT answer: `0[<nsp>,]{"sid":"<id>"}`.
+pub(crate) fn encode_connected(nsp: &str, id: &str) -> OutPacket {
+    let mut json = Vec::with_capacity(32);
+    json.extend_from_slice(b"{\"sid\":\"");
+    json.extend_from_slice(id.as_bytes());
+    json.extend_from_slice(b"\"}");
+    encode_plain(PacketType::Connect, nsp, Some(&json))
+}
+
+/// A CONNECT_ERROR: `4[<nsp>,]{"message":"…"[,"data":…]}`, `data` being raw JSON.
+pub(crate) fn encode_connect_error(nsp: &str, message: &str, data: Option<&str>) -> OutPacket {
+    let mut json =
+        serde_json::to_vec(&serde_json::json!({ "message": message })).unwrap_or_default();
+    if let Some(data) = data {
+        // {"message":"…"} becomes {"message":"…","data":…}
+        json.pop();
+        json.extend_from_slice(b",\"data\":");
+        json.extend_from_slice(data.as_bytes());
+        json.push(b'}');
+    }
+    encode_plain(PacketType::ConnectError, nsp, Some(&json))
+}
+
+fn frame(buf: BytesMut, attachments: Vec<Bytes>) -> Encoded {
+    let mut out = SmallVec::new();
+    out.push(OutPacket::finish_text(buf));
+    for a in attachments {
+        out.push(OutPacket::binary(&a));
+    }
+    out
+}

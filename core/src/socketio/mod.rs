@@ -1,0 +1,404 @@
+//! The Socket.IO layer: clients (one per Engine.IO session), sockets (one per client and
+//! namespace), rooms, acknowledgements, broadcasts, and the encoding of what they send.
+//!
+//! It sits on the Engine.IO layer ([`Engine`]): it decodes the messages of a session into
+//! Socket.IO packets (binary attachments included) and sends through [`Engine::send`]. It
+//! calls no handler: the shard above decides what a packet means for the application and
+//! calls it. What a pending acknowledgement does when it comes is opaque here (`A`): the shard
+//! stores its callbacks in it.
+
+mod broadcast;
+mod encode;
+pub mod payload;
+mod reason;
+mod rooms;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use smallvec::SmallVec;
+
+use crate::config::Config;
+use crate::engine::Engine;
+use crate::id::{NsId, SecondaryMap, SessionId, SocketId, Slots};
+use crate::sid::IdGenerator;
+use crate::timer::Timers;
+use crate::wire::sio;
+
+pub use broadcast::{Broadcast, RoomNames};
+pub use encode::Encoded;
+pub(crate) use encode::{
+    check_name, encode_ack, encode_connect_error, encode_connected, encode_event, encode_plain,
+};
+pub use payload::{Args, Binary};
+pub use reason::{AckError, DisconnectReason, EmitError};
+use rooms::{Members, Membership};
+
+/// A received event, handed to the handler registered for its name.
+#[derive(Debug)]
+pub struct Event<'a> {
+    /// The event name.
+    pub name: &'a str,
+    /// The arguments after the name.
+    pub args: Args,
+    /// The acknowledgement id when the client asked for an acknowledgement: answer it with
+    /// [`Socket::ack`](crate::Socket::ack).
+    pub ack: Option<u64>,
+}
+
+/// What a namespace middleware sees of a connecting client.
+#[derive(Debug)]
+pub struct Handshake<'a> {
+    /// The CONNECT packet's auth object as raw JSON (`{}` when the client sent none).
+    pub auth: &'a str,
+    /// Headers of the request that opened the Engine.IO session (lower-case names).
+    pub headers: &'a crate::pairs::Pairs,
+    /// Query parameters of that request.
+    pub query: &'a crate::pairs::Pairs,
+    /// Address of the client.
+    pub address: std::net::SocketAddr,
+}
+
+/// A refusal from a middleware: the client gets a CONNECT_ERROR with this message and data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectError {
+    /// `err.message` on the client.
+    pub message: String,
+    /// `err.data` on the client, as raw JSON.
+    pub data: Option<String>,
+}
+
+impl ConnectError {
+    /// A refusal with a message and no data.
+    pub fn new(message: impl Into<String>) -> Self {
+        ConnectError {
+            message: message.into(),
+            data: None,
+        }
+    }
+}
+
+/// A client broke the Socket.IO protocol: its connection is closed.
+#[derive(Debug)]
+pub(crate) struct Invalid;
+
+/// A packet waiting for its binary attachments.
+struct PartialBinary {
+    packet: sio::Packet,
+    attachments: Vec<Bytes>,
+}
+
+/// The Socket.IO side of an Engine.IO session (Node's `Client`).
+#[derive(Default)]
+struct Client {
+    /// Its sockets, one per namespace joined.
+    sockets: SmallVec<[(NsId, SocketId); 2]>,
+    partial: Option<Box<PartialBinary>>,
+    /// Until a namespace is joined: when the session is closed.
+    connect_deadline: Option<Instant>,
+}
+
+/// An acknowledgement the server waits for.
+struct PendingAck<A> {
+    id: u64,
+    deadline: Instant,
+    callback: A,
+}
+
+/// A socket: one client in one namespace.
+pub(crate) struct SocketState<A> {
+    pub(crate) id: Box<str>,
+    pub(crate) session: SessionId,
+    pub(crate) ns: NsId,
+    /// The CONNECT auth object, as raw JSON.
+    pub(crate) auth: Bytes,
+    membership: Membership,
+    /// The last broadcast that reached (or left out) the socket.
+    stamp: u32,
+    next_ack: u64,
+    acks: Vec<PendingAck<A>>,
+    /// False once it left (it stays until no handler can see it).
+    pub(crate) connected: bool,
+}
+
+/// What a Socket.IO deadline belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// A client that must join a namespace in time.
+    Connect(SessionId),
+    /// A socket's pending acknowledgements.
+    Acks(SocketId),
+}
+
+/// What expired at a deadline.
+#[derive(Default)]
+pub(crate) struct Expired<A> {
+    /// Clients that joined no namespace in time.
+    pub(crate) clients: Vec<SessionId>,
+    /// Acknowledgements that did not come in time.
+    pub(crate) acks: Vec<(SocketId, A)>,
+}
+
+/// One shard's Socket.IO state.
+pub(crate) struct SocketIo<A> {
+    config: Arc<Config>,
+    /// The namespaces' names, by [`NsId`].
+    names: Vec<Box<str>>,
+    ids: IdGenerator,
+    clients: SecondaryMap<SessionId, Client>,
+    sockets: Slots<SocketId, SocketState<A>>,
+    socket_ids: HashMap<Box<str>, SocketId>,
+    members: Vec<Members>,
+    timers: Timers<Timer>,
+    stamp: u32,
+    /// Sockets that left during this input, forgotten once no handler can see them.
+    graveyard: Vec<SocketId>,
+}
+
+impl<A> SocketIo<A> {
+    pub(crate) fn new(config: Arc<Config>, names: Vec<Box<str>>, ids: IdGenerator) -> Self {
+        SocketIo {
+            members: names.iter().map(|_| Members::default()).collect(),
+            config,
+            names,
+            ids,
+            clients: SecondaryMap::default(),
+            sockets: Slots::default(),
+            socket_ids: HashMap::new(),
+            timers: Timers::default(),
+            stamp: 0,
+            graveyard: Vec::new(),
+        }
+    }
+
+    /// Number of sockets.
+    pub(crate) fn len(&self) -> usize {
+        self.sockets.len()
+    }
+
+    /// A namespace by name.
+    pub(crate) fn namespace(&self, name: &str) -> Option<NsId> {
+        self.names
+            .iter()
+            .position(|n| **n == *name)
+            .map(|i| NsId(i as u32))
+    }
+
+    /// A namespace's name.
+    pub(crate) fn name(&self, ns: NsId) -> &str {
+        &self.names[ns.index()]
+    }
+
+    /// A socket, while it is known (connected, or leaving during this input).
+    pub(crate) fn socket(&self, sk: SocketId) -> Option<&SocketState<A>> {
+        self.sockets.get(sk)
+    }
+
+    /// A session opened: it has `connect_timeout` to join a namespace.
+    pub(crate) fn client_opened(&mut self, now: Instant, si: SessionId) {
+        let at = now + self.config.connect_timeout;
+        self.clients.insert(
+            si,
+            Client {
+                connect_deadline: Some(at),
+                ..Client::default()
+            },
+        );
+        self.timers.schedule(at, Timer::Connect(si));
+    }
+
+    /// A session ended: its sockets, which the caller makes leave; the client is forgotten.
+    pub(crate) fn client_closed(&mut self, si: SessionId) -> SmallVec<[SocketId; 2]> {
+        self.clients
+            .remove(si)
+            .map(|c| c.sockets.iter().map(|&(_, sk)| sk).collect())
+            .unwrap_or_default()
+    }
+
+    /// The sockets of a session.
+    pub(crate) fn sockets_of(&self, si: SessionId) -> SmallVec<[SocketId; 2]> {
+        self.clients
+            .get(si)
+            .map(|c| c.sockets.iter().map(|&(_, sk)| sk).collect())
+            .unwrap_or_default()
+    }
+
+    /// A message of a session: a complete packet with its attachments, nothing yet (an
+    /// attachment is awaited), or a breach of the protocol.
+    pub(crate) fn decode(
+        &mut self,
+        si: SessionId,
+        data: Bytes,
+        binary: bool,
+    ) -> Result<Option<(sio::Packet, Vec<Bytes>)>, Invalid> {
+        let Some(c) = self.clients.get_mut(si) else {
+            return Ok(None);
+        };
+        if binary {
+            // Binary data while no packet awaits attachments: the parser throws.
+            let partial = c.partial.as_mut().ok_or(Invalid)?;
+            partial.attachments.push(data);
+            if partial.attachments.len() < partial.packet.attachments {
+                return Ok(None);
+            }
+            let PartialBinary {
+                packet,
+                attachments,
+            } = *c.partial.take().ok_or(Invalid)?;
+            let json = packet.data.as_deref().unwrap_or(b"");
+            sio::validate_placeholders(json, attachments.len()).map_err(|_| Invalid)?;
+            return Ok(Some((packet, attachments)));
+        }
+        if c.partial.is_some() {
+            return Err(Invalid);
+        }
+        let packet = sio::decode(data, self.config.max_attachments).map_err(|_| Invalid)?;
+        if packet.attachments > 0 {
+            c.partial = Some(Box::new(PartialBinary {
+                attachments: Vec::with_capacity(packet.attachments),
+                packet,
+            }));
+            return Ok(None);
+        }
+        Ok(Some((packet, Vec::new())))
+    }
+
+    /// The socket a session has in the namespace named `nsp`.
+    pub(crate) fn joined(&self, si: SessionId, nsp: &str) -> Option<SocketId> {
+        let c = self.clients.get(si)?;
+        c.sockets
+            .iter()
+            .find(|&&(ns, _)| self.name(ns) == nsp)
+            .map(|&(_, sk)| sk)
+    }
+
+    /// A session joins a namespace: its new socket.
+    pub(crate) fn connect(&mut self, si: SessionId, ns: NsId, auth: Bytes) -> SocketId {
+        let id: Box<str> = self.ids.next_id().into();
+        let sk = self.sockets.insert(SocketState {
+            id: id.clone(),
+            session: si,
+            ns,
+            auth,
+            membership: Membership::default(),
+            stamp: 0,
+            next_ack: 0,
+            acks: Vec::new(),
+            connected: true,
+        });
+        self.sockets[sk].membership.ns_pos = self.add_member(ns, sk);
+        self.socket_ids.insert(id, sk);
+        if let Some(c) = self.clients.get_mut(si) {
+            c.sockets.push((ns, sk));
+            c.connect_deadline = None;
+        }
+        sk
+    }
+
+    /// A socket leaves: out of its rooms, its namespace and its client; its pending
+    /// acknowledgements are dropped. It stays visible (not connected) until [`Self::reap`].
+    /// Its session, or `None` when it had left already.
+    pub(crate) fn remove(&mut self, sk: SocketId) -> Option<SessionId> {
+        let s = self.sockets.get_mut(sk).filter(|s| s.connected)?;
+        s.connected = false;
+        s.acks.clear();
+        let si = s.session;
+        self.leave_all(sk);
+        self.socket_ids.remove(&self.sockets[sk].id);
+        if let Some(c) = self.clients.get_mut(si) {
+            c.sockets.retain(|&mut (_, k)| k != sk);
+        }
+        self.graveyard.push(sk);
+        Some(si)
+    }
+
+    /// Forgets the sockets that left, now that no handler can see them.
+    pub(crate) fn reap(&mut self) {
+        while let Some(sk) = self.graveyard.pop() {
+            self.sockets.remove(sk);
+        }
+    }
+
+    /// Sends encoded packets to one socket's client.
+    pub(crate) fn send(&self, engine: &mut Engine, sk: SocketId, packets: &Encoded) {
+        if let Some(s) = self.sockets.get(sk) {
+            for p in packets {
+                engine.send(s.session, p.clone());
+            }
+        }
+    }
+
+    /// Registers an acknowledgement the server waits for; its id.
+    pub(crate) fn add_ack(
+        &mut self,
+        now: Instant,
+        sk: SocketId,
+        timeout: Duration,
+        callback: A,
+    ) -> Option<u64> {
+        let s = self.sockets.get_mut(sk)?;
+        let (id, deadline) = (s.next_ack, now + timeout);
+        s.next_ack += 1;
+        s.acks.push(PendingAck {
+            id,
+            deadline,
+            callback,
+        });
+        self.timers.schedule(deadline, Timer::Acks(sk));
+        Some(id)
+    }
+
+    /// The id the next acknowledgement of a socket will get.
+    pub(crate) fn next_ack(&self, sk: SocketId) -> Option<u64> {
+        self.sockets.get(sk).map(|s| s.next_ack)
+    }
+
+    /// Takes the callback of acknowledgement `id`, when the client answers it.
+    pub(crate) fn take_ack(&mut self, sk: SocketId, id: u64) -> Option<A> {
+        let s = self.sockets.get_mut(sk)?;
+        let pos = s.acks.iter().position(|a| a.id == id)?;
+        Some(s.acks.swap_remove(pos).callback)
+    }
+
+    /// The earliest Socket.IO deadline.
+    pub(crate) fn poll_timeout(&self) -> Option<Instant> {
+        self.timers.next()
+    }
+
+    /// What expired at or before `now`.
+    pub(crate) fn handle_timeout(&mut self, now: Instant) -> Expired<A> {
+        let mut expired = Expired {
+            clients: Vec::new(),
+            acks: Vec::new(),
+        };
+        while let Some(timer) = self.timers.pop_expired(now) {
+            match timer {
+                Timer::Connect(si) => {
+                    let Some(c) = self.clients.get_mut(si) else {
+                        continue;
+                    };
+                    if c.connect_deadline.is_some_and(|t| t <= now) {
+                        c.connect_deadline = None;
+                        expired.clients.push(si);
+                    }
+                }
+                Timer::Acks(sk) => {
+                    let Some(s) = self.sockets.get_mut(sk) else {
+                        continue;
+                    };
+                    let mut i = 0;
+                    while i < s.acks.len() {
+                        if s.acks[i].deadline <= now {
+                            expired.acks.push((sk, s.acks.swap_remove(i).callback));
+                        } else {
+                            i += 1;
+                        }
+                    }
+                }
+            }
+        }
+        expired
+    }
+}

@@ -1,0 +1,167 @@
+//! Who is in a namespace and in its rooms, on this shard.
+//!
+//! Each namespace keeps its members and its rooms in plain vectors, and each socket knows its
+//! position in each, so that joining and leaving are O(1) (a swap-remove that fixes the
+//! position of the member moved). Room membership never leaves the shard: broadcasts carry
+//! room names, resolved here.
+
+use std::collections::HashMap;
+
+use slab::Slab;
+use smallvec::SmallVec;
+
+use super::{SocketIo, SocketState};
+use crate::id::{NsId, SocketId};
+
+/// A room of one namespace, by its slot in the namespace's room slab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RoomKey(u32);
+
+pub(crate) struct Room {
+    name: Box<str>,
+    pub(crate) members: Vec<SocketId>,
+}
+
+/// The sockets of one namespace on this shard, and its rooms.
+#[derive(Default)]
+pub(crate) struct Members {
+    pub(crate) all: Vec<SocketId>,
+    rooms: Slab<Room>,
+    room_index: HashMap<Box<str>, RoomKey>,
+}
+
+impl Members {
+    pub(crate) fn room(&self, key: RoomKey) -> Option<&Room> {
+        self.rooms.get(key.0 as usize)
+    }
+}
+
+/// A socket's memberships: its rooms (with its position in each) and its position among the
+/// namespace's members.
+#[derive(Debug, Default)]
+pub(crate) struct Membership {
+    pub(crate) rooms: SmallVec<[(RoomKey, u32); 2]>,
+    pub(crate) ns_pos: u32,
+}
+
+impl<A> SocketIo<A> {
+    /// Adds a socket to the members of its namespace.
+    pub(crate) fn add_member(&mut self, ns: NsId, sk: SocketId) -> u32 {
+        let all = &mut self.members[ns.index()].all;
+        all.push(sk);
+        (all.len() - 1) as u32
+    }
+
+    /// Adds a socket to a room of its namespace.
+    pub(crate) fn join(&mut self, sk: SocketId, room: &str) {
+        let Some(s) = self.sockets.get_mut(sk) else {
+            return;
+        };
+        let m = &mut self.members[s.ns.index()];
+        let key = match m.room_index.get(room) {
+            Some(&key) => key,
+            None => {
+                let key = RoomKey(m.rooms.insert(Room {
+                    name: room.into(),
+                    members: Vec::new(),
+                }) as u32);
+                m.room_index.insert(room.into(), key);
+                key
+            }
+        };
+        if s.membership.rooms.iter().any(|&(r, _)| r == key) {
+            return;
+        }
+        let members = &mut m.rooms[key.0 as usize].members;
+        s.membership.rooms.push((key, members.len() as u32));
+        members.push(sk);
+    }
+
+    /// Removes a socket from a room.
+    pub(crate) fn leave(&mut self, sk: SocketId, room: &str) {
+        let Some(s) = self.sockets.get_mut(sk) else {
+            return;
+        };
+        let ns = s.ns;
+        let Some(&key) = self.members[ns.index()].room_index.get(room) else {
+            return;
+        };
+        let Some(i) = s.membership.rooms.iter().position(|&(r, _)| r == key) else {
+            return;
+        };
+        let (_, pos) = s.membership.rooms.swap_remove(i);
+        self.remove_from_room(ns, key, pos);
+    }
+
+    /// Takes a socket out of every room and out of its namespace's members.
+    pub(crate) fn leave_all(&mut self, sk: SocketId) {
+        let Some(s) = self.sockets.get_mut(sk) else {
+            return;
+        };
+        let ns = s.ns;
+        let Membership { rooms, ns_pos } = std::mem::take(&mut s.membership);
+        for (key, pos) in rooms {
+            self.remove_from_room(ns, key, pos);
+        }
+        let all = &mut self.members[ns.index()].all;
+        all.swap_remove(ns_pos as usize);
+        if let Some(&moved) = all.get(ns_pos as usize) {
+            self.sockets[moved].membership.ns_pos = ns_pos;
+        }
+    }
+
+    /// Takes the member at `pos` out of room `key`, keeping the positions of the others right.
+    fn remove_from_room(&mut self, ns: NsId, key: RoomKey, pos: u32) {
+        let m = &mut self.members[ns.index()];
+        let room = &mut m.rooms[key.0 as usize];
+        room.members.swap_remove(pos as usize);
+        if let Some(&moved) = room.members.get(pos as usize) {
+            if let Some(entry) = self.sockets[moved]
+                .membership
+                .rooms
+                .iter_mut()
+                .find(|(r, _)| *r == key)
+            {
+                entry.1 = pos;
+            }
+        }
+        if room.members.is_empty() {
+            let room = m.rooms.remove(key.0 as usize);
+            m.room_index.remove(&room.name);
+        }
+    }
+
+    /// Names of the rooms a socket is in, its own id first.
+    pub(crate) fn rooms_of(&self, sk: SocketId) -> Vec<String> {
+        let Some(s) = self.sockets.get(sk) else {
+            return Vec::new();
+        };
+        let m = &self.members[s.ns.index()];
+        let mut out = Vec::with_capacity(s.membership.rooms.len() + 1);
+        out.push(s.id.to_string());
+        out.extend(
+            s.membership
+                .rooms
+                .iter()
+                .map(|&(key, _)| m.rooms[key.0 as usize].name.to_string()),
+        );
+        out
+    }
+
+    /// Resolves a room name of namespace `ns`: a room, a socket id, or nothing on this shard.
+    pub(crate) fn resolve(
+        &self,
+        ns: NsId,
+        name: &str,
+        rooms: &mut SmallVec<[RoomKey; 2]>,
+        sockets: &mut SmallVec<[SocketId; 1]>,
+    ) {
+        if let Some(&key) = self.members[ns.index()].room_index.get(name) {
+            rooms.push(key);
+        } else if let Some(&sk) = self.socket_ids.get(name) {
+            if self.sockets.get(sk).is_some_and(|s: &SocketState<A>| s.ns == ns) {
+                sockets.push(sk);
+            }
+        }
+    }
+}
