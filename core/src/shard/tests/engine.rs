@@ -26,6 +26,29 @@ fn polling_handshake_sends_the_open_packet() {
 }
 
 #[test]
+fn the_connect_answer_is_written_alone_over_websocket() {
+    // Node writes `40{"sid":…}` by itself; what the connection handler emits comes in a later
+    // write, at the next turn of the event loop (a deadline at the same instant).
+    let mut sim = Sim::new(app());
+    let (c, _) = sim.ws_open("EIO=4&transport=websocket");
+    sim.feed(c, &ws::encode_client_frame(OpCode::Text, true, b"40", [1, 2, 3, 4]));
+    let conn = sim.location(c).1.unwrap();
+    let mut slices = [std::io::IoSlice::new(&[]); 8];
+    let n = sim.shard(0).send_queue(conn, &mut slices);
+    assert_eq!(n, 1, "the first write holds the CONNECT answer only");
+    let first = parse_frames(&slices[0]);
+    assert!(texts(&first)[0].starts_with("40{\"sid\":\""), "{first:?}");
+    let writes = sim.take_writes(c);
+    assert_eq!(writes.len(), 2, "two writes");
+    assert!(texts(&parse_frames(&writes[0]))[0].starts_with("40{"));
+    assert_eq!(texts(&parse_frames(&writes[1])), vec!["42[\"auth\",{}]"]);
+    // Later messages go out in one write each input, as before.
+    sim.ws_text(c, "42[\"message\",1]");
+    sim.ws_text(c, "42[\"message\",2]");
+    assert_eq!(sim.take_writes(c).len(), 2);
+}
+
+#[test]
 fn websocket_handshake_sends_open_with_no_upgrades() {
     let mut sim = Sim::new(app());
     let (_, rest) = sim.ws_open("EIO=4&transport=websocket");
@@ -291,6 +314,30 @@ fn close_packet_from_the_client_is_a_transport_close() {
         log.lock().unwrap().last().unwrap(),
         "disconnect transport close"
     );
+}
+
+#[test]
+fn a_close_packet_while_a_get_is_held_answers_it_with_a_noop_and_ends_the_session() {
+    // As Node: the held GET gets `6` (not `1`), and the session is forgotten at once.
+    for app in [app(), engine_app()] {
+        let mut sim = Sim::new(app);
+        let (c, sid) = sim.polling_open();
+        let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+        sim.post(c, &q, "40").unwrap();
+        let held = sim.connect();
+        sim.get(held, &q); // the CONNECT answer, if any
+        assert!(sim.get(held, &q).is_none(), "held");
+        let r = sim.post(c, &q, "1").unwrap();
+        assert_eq!(r.text(), "ok");
+        let answers = parse_responses(&sim.take(held));
+        assert_eq!(answers.len(), 1);
+        assert_eq!(answers[0].text(), "6");
+        assert_eq!(sim.shard(0).stats().sessions, 0);
+        for r in [sim.get(held, &q).unwrap(), sim.post(c, &q, "3").unwrap()] {
+            assert_eq!(r.status, 400);
+            assert_eq!(r.text(), r#"{"code":1,"message":"Session ID unknown"}"#);
+        }
+    }
 }
 
 #[test]

@@ -69,6 +69,14 @@ fn echo_app(log: Arc<Mutex<Vec<String>>>, tweak: impl FnOnce(&mut crate::Config)
         .build()
 }
 
+/// A bare Engine.IO app echoing every message.
+fn engine_app() -> Arc<App> {
+    App::engine()
+        .configure(|c| c.path = "/socket.io/".into())
+        .on_message(|s, m| s.send_message(&m))
+        .build()
+}
+
 fn app() -> Arc<App> {
     echo_app(Arc::default(), |_| {})
 }
