@@ -194,6 +194,21 @@ struct Run {
 }
 
 impl Run {
+    /// Runs `f` for each server, keeping its records or its failure.
+    fn each(
+        &mut self,
+        servers: &[Kind],
+        scenario: &str,
+        mut f: impl FnMut(Kind) -> Result<Vec<Record>, String>,
+    ) {
+        for &kind in servers {
+            match f(kind) {
+                Ok(rs) => self.records.extend(rs),
+                Err(e) => self.fail(scenario, kind, e),
+            }
+        }
+    }
+
     fn fail(&mut self, scenario: &str, kind: Kind, error: String) {
         progress(&format!("  {} {scenario}: FAILED: {error}", kind.name()));
         self.failures.push(Failure {
@@ -307,55 +322,26 @@ fn main() {
 
     for scenario in scenarios {
         progress(&format!("== {scenario} (load {})", sys::loadavg()));
+        let (setup, params) = (&setup, &params);
         match scenario {
             "fanout" => {
                 for &n in &params.fanout_clients {
-                    for &kind in &servers {
-                        match scenarios::fanout(&setup, &params, kind, n) {
-                            Ok(rs) => run.records.extend(rs),
-                            Err(e) => run.fail(scenario, kind, e),
-                        }
-                    }
+                    run.each(&servers, scenario, |k| {
+                        scenarios::fanout(setup, params, k, n)
+                    });
                 }
             }
-            "echo" => {
-                for &kind in &servers {
-                    match scenarios::echo(&setup, &params, kind) {
-                        Ok(rs) => run.records.extend(rs),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
-            }
+            "echo" => run.each(&servers, scenario, |k| scenarios::echo(setup, params, k)),
             "connect" => {
-                for &kind in &servers {
-                    match scenarios::connect_ws(&setup, &params, kind) {
-                        Ok(r) => run.records.push(r),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
-                for &kind in &servers {
-                    match scenarios::connect_polling(&setup, &params, kind) {
-                        Ok(r) => run.records.push(r),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
+                run.each(&servers, scenario, |k| {
+                    scenarios::connect_ws(setup, params, k)
+                });
+                run.each(&servers, scenario, |k| {
+                    scenarios::connect_polling(setup, params, k)
+                });
             }
-            "idle" => {
-                for &kind in &servers {
-                    match scenarios::idle(&setup, &params, kind) {
-                        Ok(r) => run.records.push(r),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
-            }
-            "polling" => {
-                for &kind in &servers {
-                    match scenarios::polling(&setup, &params, kind) {
-                        Ok(r) => run.records.push(r),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
-            }
+            "idle" => run.each(&servers, scenario, |k| scenarios::idle(setup, params, k)),
+            "polling" => run.each(&servers, scenario, |k| scenarios::polling(setup, params, k)),
             _ => unreachable!("scenario names are checked when parsing"),
         }
         run.save();

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::sys;
+use crate::sys::{self, CpuMark};
 
 /// A server implementation of the bench application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -85,7 +85,7 @@ pub struct Setup {
 
 impl Setup {
     /// The CPUs of the server and of the generator.
-    pub fn cpus(&self) -> Vec<usize> {
+    fn cpus(&self) -> Vec<usize> {
         let mut v = vec![self.server_cpu, self.gen_cpu];
         v.dedup();
         v
@@ -185,6 +185,7 @@ impl Setup {
                 child: None,
                 pid,
                 addr,
+                cpus: self.cpus(),
                 stderr_tail: Arc::default(),
             });
         }
@@ -254,6 +255,7 @@ impl Setup {
             child: Some(child),
             pid,
             addr: "0.0.0.0:0".parse().expect("addr"),
+            cpus: self.cpus(),
             stderr_tail,
         };
         match rx.recv_timeout(Duration::from_secs(30)) {
@@ -355,10 +357,17 @@ pub struct Server {
     child: Option<Child>,
     pub pid: u32,
     pub addr: SocketAddr,
+    /// The CPUs of the server and of the generator (whose interrupt time a window counts).
+    cpus: Vec<usize>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl Server {
+    /// Marks the start of a measured window (CPU time of both sides and of the rest).
+    pub fn mark(&self) -> CpuMark {
+        CpuMark::now(self.pid, &self.cpus)
+    }
+
     /// Resident memory now.
     pub fn rss(&self) -> Option<u64> {
         sys::status_kb(self.pid, "VmRSS")
