@@ -16,7 +16,7 @@ use super::{cpu_text, fmt_rate, new_hist, pct, progress, record, start, Params};
 use crate::gen::wire::{self, json_str};
 use crate::gen::{polling_get, polling_packets, polling_post, Driver, Id, Lost, Pool};
 use crate::report::{Metric, Record};
-use crate::servers::{Kind, Setup};
+use crate::servers::{Kind, Placement, Setup};
 
 /// The handshakes in flight (each with when it began and the variant's state `S`), those
 /// completed while recording and their latency, the failures.
@@ -157,7 +157,7 @@ fn measure<V: Variant + std::fmt::Debug>(
     variant: &str,
     note: &str,
 ) -> Result<Vec<Record>, String> {
-    let (server, mut pool) = start(setup, kind)?;
+    let (server, mut pool) = start(setup, kind, Placement::Pinned)?;
     let mut c = Connect {
         hs: Handshakes::new(p.connect_concurrency, open),
         v,

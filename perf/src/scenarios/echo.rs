@@ -9,7 +9,7 @@ use super::{cpu_text, fmt_rate, new_hist, pct, progress, record, start, Params};
 use crate::gen::wire;
 use crate::gen::{Driver, Id, Lost, Pool, Ramp};
 use crate::report::{Metric, Record};
-use crate::servers::{Kind, Setup};
+use crate::servers::{Kind, Placement, Setup};
 
 #[derive(Debug)]
 struct Echo {
@@ -56,7 +56,7 @@ impl Driver for Echo {
 }
 
 pub fn echo(setup: &Setup, p: &Params, kind: Kind) -> Result<Vec<Record>, String> {
-    let (server, mut pool) = start(setup, kind)?;
+    let (server, mut pool) = start(setup, kind, Placement::Pinned)?;
     let mut ramp = Ramp::new(p.echo_clients, p.ramp_in_flight);
     ramp.run(&mut pool, Duration::from_secs(60));
     let ids = pool.ready_ids();

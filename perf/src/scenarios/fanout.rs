@@ -1,6 +1,9 @@
 //! fanout: N WebSocket clients in `/`; one of them sends M `broadcast` events in one write and
 //! the server emits `tick` to every socket of `/`. Deliveries per second, from the sender's
 //! write to the last client's last `tick`.
+//!
+//! fanout-shards: the same burst against servers with several shards (socketioxide: worker
+//! threads), next to the same runtime with one shard, all free to run on every CPU.
 
 use std::time::{Duration, Instant};
 
@@ -8,8 +11,8 @@ use super::{cpu_text, fmt_rate, progress, record, start, Params};
 use crate::gen::wire;
 use crate::gen::{Driver, Id, Idle, Lost, Pool, Ramp};
 use crate::report::{Metric, Record};
-use crate::servers::{Kind, Server, Setup};
-use crate::sys::CpuUse;
+use crate::servers::{Kind, Placement, Server, Setup};
+use crate::sys::{self, CpuUse};
 
 /// Counts `tick`s per client until each has all of them.
 #[derive(Debug)]
@@ -170,7 +173,7 @@ pub fn fanout(
     kind: Kind,
     clients: usize,
 ) -> Result<Vec<Record>, String> {
-    let (server, mut pool) = start(setup, kind)?;
+    let (server, mut pool) = start(setup, kind, Placement::Pinned)?;
     let t = Instant::now();
     let ramp = connect(&mut pool, p, &format!("{} fanout", kind.name()), clients)?;
     let m = if p.fanout_messages > 0 {
@@ -206,4 +209,81 @@ pub fn fanout(
         t.elapsed().as_secs_f64()
     ));
     Ok(out)
+}
+
+/// One fanout burst (`p.shards_clients` clients, `p.shards_messages` broadcasts of
+/// `p.shards_size` bytes) against `kind` with one shard, then with `p.shards` shards; every
+/// process free to run on every CPU (the generator included: it shares them with the
+/// shards). One record: the several-shard figure, the one-shard figure and their ratio.
+pub fn fanout_shards(setup: &Setup, p: &Params, kind: Kind) -> Result<Vec<Record>, String> {
+    if !kind.multi_threaded() {
+        return Err(format!("{} runs on one thread only", kind.name()));
+    }
+    let generator = sys::affinity();
+    sys::set_affinity(&sys::all_cpus())?;
+    let measured = [1, p.shards].map(|n| shard_run(setup, p, kind, n));
+    let _ = sys::set_affinity(&generator);
+    let [one, many] = measured;
+    let ((one_failed, one), (many_failed, many)) = (one?, many?);
+    let (rate_one, rate_many) = (one.median(), many.median());
+    let ratio = rate_many / rate_one;
+    progress(&format!(
+        "  {} fanout-shards: {} shards {}/s, 1 shard {}/s: {ratio:.2}×",
+        kind.name(),
+        p.shards,
+        fmt_rate(rate_many),
+        fmt_rate(rate_one)
+    ));
+    let mut r = record(
+        "fanout-shards",
+        format!(
+            "n={} s={} shards={}",
+            p.shards_clients, p.shards_size, p.shards
+        ),
+        kind,
+        vec![
+            Metric::high("deliveries/s", "/s", rate_many, true),
+            Metric::high("1 shard", "/s", rate_one, false),
+            Metric::high("÷ 1 shard", "×", ratio, false),
+        ],
+        many.cpu,
+    );
+    r.lost = Some(one.lost + many.lost);
+    r.errors = (one_failed + one.dropped + many_failed + many.dropped) as u64;
+    r.reps = many.rates;
+    r.note = format!(
+        "M={} broadcasts per repetition, median of {}; not pinned: the generator shares the CPUs \
+         with the shards; lost and errors of both runs",
+        p.shards_messages, p.fanout_reps
+    );
+    Ok(vec![r])
+}
+
+/// The fanout-shards burst against `kind` with `shards` shards: (clients that failed to
+/// connect, the bursts).
+fn shard_run(
+    setup: &Setup,
+    p: &Params,
+    kind: Kind,
+    shards: usize,
+) -> Result<(usize, Bursts), String> {
+    let (server, mut pool) = start(setup, kind, Placement::Spread(shards))?;
+    let label = format!(
+        "{} fanout-shards n={} s={} shards={shards}",
+        kind.name(),
+        p.shards_clients,
+        p.shards_size
+    );
+    let ramp = connect(&mut pool, p, &label, p.shards_clients)?;
+    let b = bursts(
+        &server,
+        &mut pool,
+        p,
+        &label,
+        p.shards_size,
+        p.shards_messages,
+    );
+    pool.close_all();
+    drop(server);
+    Ok((ramp.failed, b))
 }

@@ -5,10 +5,10 @@ use std::time::{Duration, Instant};
 use super::{cpu_text, progress, record, start, Params};
 use crate::gen::{Idle, Ramp};
 use crate::report::{Metric, Record};
-use crate::servers::{Kind, Setup};
+use crate::servers::{Kind, Placement, Setup};
 
 pub fn idle(setup: &Setup, p: &Params, kind: Kind) -> Result<Vec<Record>, String> {
-    let (mut server, mut pool) = start(setup, kind)?;
+    let (mut server, mut pool) = start(setup, kind, Placement::Pinned)?;
     // One client in and out first, so lazy one-time allocations are not billed per client.
     let mut warm = Ramp::new(1, 1);
     warm.run(&mut pool, Duration::from_secs(10));

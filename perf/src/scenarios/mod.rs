@@ -1,7 +1,7 @@
 //! The scenarios: each starts a fresh server, drives it with a [`Pool`] and returns records.
 //!
-//! One module per scenario: [`fanout`], [`echo`], [`connect`] (WebSocket, and polling with the
-//! upgrade),
+//! One module per scenario: [`fanout`] (and [`fanout_shards`], the same burst against servers
+//! with several shards), [`echo`], [`connect`] (WebSocket, and polling with the upgrade),
 //! [`idle`], [`polling`]. Each scenario function has the same shape: setup, parameters and
 //! the server kind in, one record per case out.
 
@@ -17,12 +17,12 @@ use hdrhistogram::Histogram;
 
 use crate::gen::Pool;
 use crate::report::{Metric, Record};
-use crate::servers::{Kind, Server, Setup};
+use crate::servers::{Kind, Placement, Server, Setup};
 use crate::sys::CpuUse;
 
 pub use connect::{connect_polling, connect_ws};
 pub use echo::echo;
-pub use fanout::fanout;
+pub use fanout::{fanout, fanout_shards};
 pub use idle::idle;
 pub use polling::polling;
 
@@ -36,6 +36,11 @@ pub struct Params {
     pub fanout_deliveries: usize,
     pub fanout_reps: usize,
     pub fanout_timeout: Duration,
+    /// `fanout-shards`: shards (worker threads) of the servers.
+    pub shards: usize,
+    pub shards_clients: usize,
+    pub shards_size: usize,
+    pub shards_messages: usize,
     pub echo_clients: usize,
     pub echo_size: usize,
     pub echo_time: Duration,
@@ -59,6 +64,10 @@ impl Default for Params {
             fanout_deliveries: 1_000_000,
             fanout_reps: 3,
             fanout_timeout: Duration::from_secs(60),
+            shards: 2,
+            shards_clients: 4000,
+            shards_size: 64,
+            shards_messages: 200,
             echo_clients: 100,
             echo_size: 64,
             echo_time: Duration::from_secs(5),
@@ -82,8 +91,8 @@ pub fn progress(msg: &str) {
     println!("[{:>6.1}s] {msg}", t0.elapsed().as_secs_f64());
 }
 
-fn start(setup: &Setup, kind: Kind) -> Result<(Server, Pool), String> {
-    let server = setup.start(kind)?;
+fn start(setup: &Setup, kind: Kind, placement: Placement) -> Result<(Server, Pool), String> {
+    let server = setup.start(kind, placement)?;
     let pool = Pool::new(server.addr).map_err(|e| e.to_string())?;
     Ok((server, pool))
 }

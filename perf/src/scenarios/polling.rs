@@ -9,7 +9,7 @@ use super::{cpu_text, fmt_rate, new_hist, pct, progress, record, start, Params};
 use crate::gen::wire::{self, json_str};
 use crate::gen::{polling_get, polling_packets, polling_post, Driver, Id, Lost, Pool};
 use crate::report::{Metric, Record};
-use crate::servers::{Kind, Setup};
+use crate::servers::{Kind, Placement, Setup};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PStep {
@@ -143,7 +143,7 @@ impl Driver for PollingEcho {
 }
 
 pub fn polling(setup: &Setup, p: &Params, kind: Kind) -> Result<Vec<Record>, String> {
-    let (server, mut pool) = start(setup, kind)?;
+    let (server, mut pool) = start(setup, kind, Placement::Pinned)?;
     let mut e = PollingEcho {
         event: wire::event_packet("echo", &wire::payload(p.polling_size), Some(1)),
         clients: HashMap::new(),
