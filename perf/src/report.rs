@@ -360,13 +360,15 @@ pub fn targets(records: &[Record]) -> Vec<Target> {
         }
         // Not one of issue 4's targets: the guard against a runtime that a second shard
         // makes slower (corelay-tokio once delivered a fanout burst 0.06–0.08× as fast with
-        // two shards as with one, while monoio and glommio went faster).
+        // two shards as with one, while monoio and glommio went faster). The bound leaves
+        // room for noise: with the generator sharing both CPUs, a sound runtime measured
+        // 1.0–1.6× here, and 1.0× in a run disturbed by other builds.
         if let Some(r) = find(records, "fanout-shards", "", me).first() {
             let ratio = r.metric("÷ 1 shard").unwrap_or(f64::NAN);
             out.push(Target {
                 runtime: me.into(),
                 target: format!(
-                    "fanout-shards: {} no slower than 1 shard",
+                    "fanout-shards: {} ≥ {SHARDS_AT_LEAST}× 1 shard",
                     shards_of(&r.case)
                 ),
                 measured: format!(
@@ -374,7 +376,7 @@ pub fn targets(records: &[Record]) -> Vec<Target> {
                     human(head(r)),
                     human(r.metric("1 shard").unwrap_or(f64::NAN))
                 ),
-                met: ratio >= 1.0,
+                met: ratio >= SHARDS_AT_LEAST,
             });
         }
         if let Some(r) = find(records, "idle", "", me).first() {
@@ -407,6 +409,9 @@ pub fn targets(records: &[Record]) -> Vec<Target> {
     }
     out
 }
+
+/// The least a fanout with several shards may deliver, relative to one shard, in the check.
+const SHARDS_AT_LEAST: f64 = 0.8;
 
 /// "2 shards" from a fanout-shards case (`n=4000 s=64 shards=2`).
 fn shards_of(case: &str) -> String {
@@ -678,10 +683,7 @@ mod tests {
         ];
         let t = targets(&records);
         assert_eq!(t.len(), 2);
-        assert_eq!(
-            t[0].target,
-            "fanout-shards: 2 shards no slower than 1 shard"
-        );
+        assert_eq!(t[0].target, "fanout-shards: 2 shards ≥ 0.8× 1 shard");
         assert_eq!(t[0].measured, "0.08× (410.0k/s vs 5.20M/s)");
         assert!(!t[0].met);
         assert!(t[1].met);
