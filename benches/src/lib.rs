@@ -3,10 +3,12 @@
 //!
 //! The benchmarks themselves are in `benches/`: `codecs` (the wire codecs and the payload
 //! serde), `broadcast` (one broadcast to N sockets of a shard) and `alloc` (allocations per
-//! recipient of a broadcast). See `README.md` for how to run them and what they measured.
+//! recipient of a broadcast, counted by [`counting`]; `tests/alloc.rs` asserts there are none).
+//! See `README.md` for how to run them and what they measured.
 //!
 //! Everything here uses the public API of `corelay-core` only, as a runtime would.
 
+pub mod counting;
 pub mod fixtures;
 pub mod sim;
 

@@ -6,6 +6,16 @@
 //                            (default CORELAY_BIN_DIR = <repo>/target/release/examples)
 //   CORELAY_SERVER_ARGS   -> extra space-separated flags appended for both kinds
 //   CORELAY_SERVER_LOG=1  -> mirror the server's stdout/stderr to this process' stderr
+//
+// Importing this module also watches every server it starts, so that no test file has to:
+// a test fails when, while it ran, one of the file's servers printed a panic (a stderr line
+// containing `panicked at`, Rust's default panic message) or exited without being asked to
+// (a top-level `afterEach` hook); `stop()` (and `restart()`) throws when the exit it asked
+// for is not clean (SIGTERM must give exit code 0, for the Rust examples and the Node
+// reference servers alike) or when a panic was printed since the last check; a top-level
+// `after` hook stops what the file left running and checks it the same way. Every failure
+// message carries the end of the server's stderr.
+import { after, afterEach } from "node:test";
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -17,8 +27,15 @@ const HOST = "127.0.0.1";
 const STARTUP_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
 const LISTENING_RE = /^listening on http:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)\s*$/;
+const PANIC_RE = /panicked at/;
+/** stderr lines kept per server (the oldest are dropped beyond). */
+const KEPT_LINES = 20_000;
+/** stderr bytes quoted in a failure message (its end). */
+const QUOTED_STDERR = 8 * 1024;
 
 const live = new Set();
+/** Every server process this test process started (checked after each test). */
+const children = [];
 
 // Safety net: no server process may outlive the test process.
 process.on("exit", () => {
@@ -28,6 +45,34 @@ process.on("exit", () => {
     } catch {}
   }
 });
+
+// A test fails when one of the servers misbehaved while it ran.
+afterEach(async () => {
+  await settle();
+  throwIf(await Promise.all(children.map((c) => c.problems())));
+});
+
+// Stop what the test file left running (its own `after` hooks, registered later, find the
+// servers already stopped) and fail the file's last hook when a server misbehaved.
+after(async () => {
+  const found = await Promise.all(
+    children.map(async (c) => {
+      await c.stop();
+      return c.problems();
+    }),
+  );
+  throwIf(found);
+});
+
+/** Lets stderr written before the test's last event reach us (one short I/O turn). */
+function settle() {
+  return new Promise((r) => setTimeout(r, 5));
+}
+
+function throwIf(reports) {
+  const text = reports.filter(Boolean);
+  if (text.length > 0) throw new Error(text.join("\n\n"));
+}
 
 export function serverKind() {
   return process.env.CORELAY_SERVER === "node" ? "node" : "rust";
@@ -57,25 +102,51 @@ function extraArgs() {
   return raw ? raw.trim().split(/\s+/).filter(Boolean) : [];
 }
 
-function spawnOnce(example, args, port) {
+/**
+ * One server process. `onLine` gets every stderr line. `problems()` returns what went wrong
+ * since it was last called (a text quoting stderr) or null; `dismiss()` makes the process'
+ * exit none of the harness' business (a start that failed and was reported as such).
+ */
+function spawnOnce(example, args, port, env, onLine) {
   const flags = ["--port", String(port), "--host", HOST, ...args, ...extraArgs()];
   const { file, argv } = command(example, flags);
   const mirror = process.env.CORELAY_SERVER_LOG === "1";
-  const proc = spawn(file, argv, { stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(file, argv, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
+  });
   live.add(proc);
 
-  let stderr = "";
+  let stderr = ""; // its end, for messages
+  let partial = ""; // an unfinished stderr line
   let stdoutBuf = "";
+  const panics = []; // panic lines not reported yet
+  let asked = false; // stop() sent SIGTERM, or dismiss() was called
+  let killed = false; // stop() had to SIGKILL it
+  let exit = null; // { code, signal } once it exited
+  let exitChecked = false;
+  const where = `${example} server (pid ${proc.pid}: ${file} ${argv.join(" ")})`;
+
   const exited = new Promise((res) => {
     proc.once("exit", (code, signal) => {
       live.delete(proc);
-      res({ code, signal });
+      exit = { code, signal };
+      res(exit);
+    });
+    // A process that could not be spawned never emits "exit".
+    proc.once("error", () => {
+      if (proc.pid !== undefined) return;
+      live.delete(proc);
+      exit = { code: null, signal: null };
+      res(exit);
     });
   });
+  // After "close", every byte of stdout and stderr was read.
+  const closed = new Promise((res) => proc.once("close", res));
 
   const ready = new Promise((res, rej) => {
     const describe = (what) =>
-      `${example} server (${file} ${argv.join(" ")}) ${what}\n--- stderr ---\n${stderr}\n--- stdout so far ---\n${stdoutBuf}`;
+      `${where} ${what}\n--- stderr ---\n${stderr}\n--- stdout so far ---\n${stdoutBuf}`;
     const timer = setTimeout(() => {
       rej(new Error(describe(`did not print "listening on" within ${STARTUP_TIMEOUT_MS} ms`)));
     }, STARTUP_TIMEOUT_MS);
@@ -105,45 +176,108 @@ function spawnOnce(example, args, port) {
       if (!found) rej(new Error(describe(`exited before listening (code ${code}, signal ${signal})`)));
     });
   });
+
+  const line = (text) => {
+    if (PANIC_RE.test(text)) panics.push(text);
+    onLine(text);
+  };
   proc.stderr.setEncoding("utf8");
   proc.stderr.on("data", (chunk) => {
     if (mirror) process.stderr.write(`[${example} stderr] ${chunk}`);
-    if (stderr.length < 64 * 1024) stderr += chunk;
+    stderr = (stderr + chunk).slice(-QUOTED_STDERR);
+    const lines = (partial + chunk).split("\n");
+    partial = lines.pop();
+    for (const l of lines) line(l.replace(/\r$/, ""));
+  });
+  proc.stderr.on("end", () => {
+    if (partial) line(partial);
+    partial = "";
   });
 
   const stop = async () => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return exited;
+    if (exit) return exit;
+    asked = true;
     proc.kill("SIGTERM");
-    const timer = setTimeout(() => proc.kill("SIGKILL"), STOP_TIMEOUT_MS);
+    const timer = setTimeout(() => {
+      killed = true;
+      proc.kill("SIGKILL");
+    }, STOP_TIMEOUT_MS);
     const result = await exited;
     clearTimeout(timer);
     return result;
   };
 
-  return { proc, ready, stop, exited, stderr: () => stderr };
+  const problems = async () => {
+    // Once it exited, wait (bounded) until its last stderr bytes are read.
+    if (exit) await Promise.race([closed, new Promise((r) => setTimeout(r, 1000))]);
+    const found = panics.splice(0).map((l) => `printed a panic: ${l}`);
+    if (exit && !exitChecked) {
+      exitChecked = true;
+      const { code, signal } = exit;
+      if (!asked) {
+        found.push(`exited without being asked to (code ${code}, signal ${signal})`);
+      } else if (killed) {
+        found.push(`did not exit within ${STOP_TIMEOUT_MS} ms of SIGTERM (killed with SIGKILL)`);
+      } else if (code !== 0 || signal !== null) {
+        found.push(`did not exit cleanly on SIGTERM: code ${code}, signal ${signal} (clean: code 0)`);
+      }
+    }
+    if (found.length === 0) return null;
+    return `${where}:\n  ${found.join("\n  ")}\n--- end of its stderr ---\n${stderr || "(nothing)\n"}`;
+  };
+
+  const dismiss = () => {
+    asked = true;
+    exitChecked = true;
+    panics.length = 0;
+  };
+
+  const child = { proc, ready, stop, exited, problems, dismiss, stderr: () => stderr };
+  children.push(child);
+  return child;
 }
 
 /**
  * Start an example server.
- * @param {string} example  "echo" | "engine_echo" | "bench"
- * @param {{ args?: string[], port?: number }} [options]
+ * @param {string} example  "echo" | "engine_echo" | "bench" (a file in CORELAY_BIN_DIR)
+ * @param {{ args?: string[], env?: Record<string, string>, port?: number }} [options]
+ *   `env`: extra environment of this server (e.g. `{ RUST_LOG: "corelay::handover=debug" }`)
  * @returns {Promise<{ url: string, port: number, proc: import("node:child_process").ChildProcess,
- *   stop(): Promise<{code: number|null, signal: string|null}>, restart(): Promise<void>, stderr(): string }>}
+ *   stop(): Promise<{code: number|null, signal: string|null}>, restart(): Promise<void>,
+ *   stderr(): string, stderrMark(): number, stderrSince(mark: number): string[] }>}
  */
-export async function startServer(example, { args = [], port = 0 } = {}) {
+export async function startServer(example, { args = [], env = {}, port = 0 } = {}) {
   let current = null; // the running child (if any)
   let launching = null; // promise of an in-progress launch
+  // stderr lines of every process of this handle (restarts included), the oldest dropped.
+  const log = [];
+  let logStart = 0; // absolute index of log[0]
+  const onLine = (l) => {
+    log.push(l);
+    if (log.length > KEPT_LINES) logStart += log.splice(0, log.length - KEPT_LINES).length;
+  };
   const handle = {
     url: "",
     port: 0,
     proc: null,
-    stderr: () => "",
-    /** SIGTERM, wait for exit (SIGKILL after a timeout). Resolves with { code, signal }. */
+    /** The end of the current process' stderr. */
+    stderr: () => (current ? current.stderr() : ""),
+    /** A position in the stderr lines (of this and later processes of the handle). */
+    stderrMark: () => logStart + log.length,
+    /** The stderr lines written since `mark` (as far as they are kept). */
+    stderrSince: (mark) => log.slice(Math.max(0, mark - logStart)),
+    /**
+     * SIGTERM, wait for exit (SIGKILL after a timeout). Resolves with { code, signal };
+     * throws when that exit is not clean or the server printed a panic since the last check.
+     */
     async stop() {
       if (launching) await launching.catch(() => {});
-      return current ? current.stop() : { code: null, signal: null };
+      if (!current) return { code: null, signal: null };
+      const result = await current.stop();
+      throwIf([await current.problems()]);
+      return result;
     },
-    /** Stop, then start again on the same port. */
+    /** Stop (as `stop()`, so it throws the same way), then start again on the same port. */
     async restart() {
       await handle.stop();
       launching = launch(handle.port, true);
@@ -160,7 +294,7 @@ export async function startServer(example, { args = [], port = 0 } = {}) {
     const attempts = isRestart ? 5 : 1;
     let lastErr;
     for (let i = 0; i < attempts; i++) {
-      const child = spawnOnce(example, args, wantedPort);
+      const child = spawnOnce(example, args, wantedPort, env, onLine);
       current = child;
       try {
         const { port: actual } = await child.ready;
@@ -170,10 +304,10 @@ export async function startServer(example, { args = [], port = 0 } = {}) {
         handle.port = actual;
         handle.url = `http://${HOST}:${actual}`;
         handle.proc = child.proc;
-        handle.stderr = child.stderr;
         return;
       } catch (err) {
         lastErr = err;
+        child.dismiss(); // the error below reports it
         await child.stop();
         if (i + 1 < attempts) await new Promise((r) => setTimeout(r, 200));
       }

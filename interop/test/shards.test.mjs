@@ -7,12 +7,17 @@ import { startServer, serverKind } from "../lib/server.mjs";
 import { TEST_TIMEOUT, useClient, waitForUnlessConnectError, waitFor, until } from "../lib/util.mjs";
 
 const CLIENTS = 8;
+// The Rust servers log each hand-over of a connection to the shard owning its session
+// (target corelay::handover, DEBUG, "connection handed over"); the hand-over tests assert
+// that they caused at least one. Node has one thread and hands nothing over.
+const HANDOVER_LOG = { RUST_LOG: "corelay::handover=debug", NO_COLOR: "1" };
+const HANDED_OVER = /connection handed over/;
 let bench;
 let echo;
 before(async () => {
   [bench, echo] = await Promise.all([
-    startServer("bench", { args: ["--shards", "2"] }),
-    startServer("echo", { args: ["--shards", "2"] }),
+    startServer("bench", { args: ["--shards", "2"], env: HANDOVER_LOG }),
+    startServer("echo", { args: ["--shards", "2"], env: HANDOVER_LOG }),
   ]);
 });
 after(async () => {
@@ -26,6 +31,18 @@ async function clients(t, url, n, opts) {
 }
 
 const shardOf = (s) => s.id.slice(0, 2);
+
+/** Hand-overs `srv` logged since `mark` (a `stderrMark()`). */
+const handOvers = (srv, mark) => srv.stderrSince(mark).filter((l) => HANDED_OVER.test(l)).length;
+
+/** With corelay: `srv` logged a hand-over since `mark` (waits a little for stderr to arrive). */
+async function assertHandedOver(srv, mark) {
+  if (serverKind() === "node") return;
+  await until(
+    () => handOvers(srv, mark) > 0,
+    () => `no "connection handed over" line in the server's stderr since the test began:\n${srv.stderrSince(mark).join("\n")}`,
+  );
+}
 
 /**
  * `n` connected clients; with corelay, more are added (up to 64 in all) until they sit on
@@ -58,6 +75,7 @@ for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]])
 }
 
 it("polling requests landing on the shard that does not own the session are served", { timeout: TEST_TIMEOUT }, async () => {
+  const mark = echo.stderrMark();
   // Every request on a new TCP connection: the kernel picks the shard each time.
   const base = `${echo.url}/socket.io/?EIO=4&transport=polling`;
   const opts = { headers: { Connection: "close" } };
@@ -78,11 +96,26 @@ it("polling requests landing on the shard that does not own the session are serv
     assert.equal(r.status, 200);
     assert.equal(await r.text(), `42["message-back",${i}]`);
   }
+  // 26 requests on new connections: some landed on the shard that does not own the session.
+  await assertHandedOver(echo, mark);
 });
 
 it("polling sessions upgrade when the WebSocket lands on the other shard", { timeout: TEST_TIMEOUT }, async (t) => {
-  const all = await spreadClients(t, echo.url, CLIENTS, { transports: ["polling", "websocket"] });
-  await Promise.all(all.map((s) => (s.io.engine.transport.name === "websocket" ? null : waitFor(s.io.engine, "upgrade"))));
+  const mark = echo.stderrMark();
+  const opts = { transports: ["polling", "websocket"] };
+  const upgraded = (list) =>
+    Promise.all(list.map((s) => (s.io.engine.transport.name === "websocket" ? null : waitFor(s.io.engine, "upgrade"))));
+  const all = await spreadClients(t, echo.url, CLIENTS, opts);
+  await upgraded(all);
+  // Each upgrade is a new connection whose shard the kernel picks: with corelay, add clients
+  // (up to 64 in all) until one was handed over, so that the case the title names happened.
+  while (serverKind() !== "node" && handOvers(echo, mark) === 0 && all.length < 64) {
+    const more = await clients(t, echo.url, 1, opts);
+    await upgraded(more);
+    all.push(...more);
+    await new Promise((r) => setTimeout(r, 5)); // stderr written before the upgrade's answer
+  }
+  await assertHandedOver(echo, mark);
   for (const s of all) assert.equal(s.io.engine.transport.name, "websocket");
   const echoes = await Promise.all(all.map((s, i) => s.emitWithAck("message-with-ack", i)));
   assert.deepEqual(echoes, all.map((_, i) => i));

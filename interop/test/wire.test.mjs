@@ -7,6 +7,7 @@ import { it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer } from "../lib/server.mjs";
 import { rawSocket } from "../lib/rawws.mjs";
+import { hasSs, tcpConn } from "../lib/tcp.mjs";
 import { TEST_TIMEOUT } from "../lib/util.mjs";
 
 let srv;
@@ -60,6 +61,24 @@ it("CONNECT: 40 -> 40{\"sid\"} then 42[\"auth\",...], on / and /custom", { timeo
   // the socket ids are distinct from each other
   const ids = raw.frames.filter((f) => typeof f === "string" && /^40/.test(f)).map((f) => JSON.parse(f.slice(f.indexOf("{"))).sid);
   assert.equal(new Set(ids).size, 2);
+});
+
+// Node's engine.io hands its WebSocket one packet at a time and sends the next once the
+// write of the previous one completed, so the CONNECT answer leaves in a write of its own
+// and the connection handler's emits (`auth` here) in later writes. Writes are counted as
+// the data segments the server's end of the connection sent (`ss`): on an idle loopback
+// connection each small write leaves as one segment.
+it("CONNECT: 40{\"sid\"} leaves in a TCP write of its own, the handler's emits in later writes", { timeout: TEST_TIMEOUT, skip: !hasSs && "needs ss (iproute2)" }, async (t) => {
+  const raw = await session(t, { connect: false });
+  const port = raw.ws._socket.localPort;
+  const before = tcpConn(srv.port, port);
+  raw.send("40");
+  assert.match(await raw.next(), CONNECT_ROOT);
+  assert.equal(await raw.next(), '42["auth",{}]');
+  const after = tcpConn(srv.port, port);
+  const sent = (c) => c.dataSegsOut - c.retransmitted; // a delayed ACK can cause a probe
+  const writes = sent(after) - sent(before);
+  assert.equal(writes, 2, `the CONNECT answer and the auth emit left in ${writes} write(s), not 2`);
 });
 
 it("unknown namespace: 40/nope, -> 44/nope,{\"message\":\"Invalid namespace\"}", { timeout: TEST_TIMEOUT }, async (t) => {

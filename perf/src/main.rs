@@ -2,7 +2,8 @@
 //!
 //! Runs the same scenarios against corelay on each runtime, socketioxide and the Node
 //! `socket.io` server, one after the other, each server alone on CPU 0 with one thread (one
-//! shard) and the same settings, the load generator on CPU 1. See `perf/README.md`.
+//! shard) and the same settings, the load generator on CPU 1; and `fanout-shards`, a fanout
+//! against servers with several shards (threads), free on every CPU. See `perf/README.md`.
 
 mod gen;
 mod report;
@@ -18,7 +19,7 @@ use scenarios::{progress, Params};
 use servers::{Kind, Setup};
 
 const USAGE: &str = "\
-usage: corelay-perf <fanout|echo|connect|idle|polling|all> [options]
+usage: corelay-perf <fanout|echo|connect|idle|polling|fanout-shards|all> [options]
 
 servers and machine:
   --servers LIST            corelay-tokio,corelay-monoio,corelay-glommio,socketioxide,node (default: all five;
@@ -36,6 +37,9 @@ servers and machine:
                             of starting one; give one --servers name to label it
 fanout:   --clients 1000,10000  --sizes 64,1024  --messages M (default: deliveries / clients)
           --deliveries 1000000  --reps 3  --timeout-s 60
+fanout-shards (servers not pinned, the generator shares their CPUs; not Node):
+          --shards 2  --shards-clients 4000  --shards-size 64  --shards-messages 200
+          (and --reps, --timeout-s)
 echo:     --echo-clients 100  --echo-size 64  --echo-secs 5  --warmup-secs 1
 connect:  --connect-concurrency 64  --connect-secs 4
 idle:     --idle-clients 10000
@@ -48,7 +52,14 @@ fn usage(msg: &str) -> ! {
     std::process::exit(2)
 }
 
-const SCENARIOS: [&str; 5] = ["fanout", "echo", "connect", "idle", "polling"];
+const SCENARIOS: [&str; 6] = [
+    "fanout",
+    "echo",
+    "connect",
+    "idle",
+    "polling",
+    "fanout-shards",
+];
 
 struct Options {
     scenario: String,
@@ -144,6 +155,10 @@ fn parse_args() -> Options {
             "--deliveries" => p.fanout_deliveries = num(&v) as usize,
             "--reps" => p.fanout_reps = num(&v).max(1) as usize,
             "--timeout-s" => p.fanout_timeout = secs(&v),
+            "--shards" => p.shards = num(&v).max(1) as usize,
+            "--shards-clients" => p.shards_clients = num(&v).max(1) as usize,
+            "--shards-size" => p.shards_size = num(&v) as usize,
+            "--shards-messages" => p.shards_messages = num(&v).max(1) as usize,
             "--echo-clients" => p.echo_clients = num(&v) as usize,
             "--echo-size" => p.echo_size = num(&v) as usize,
             "--echo-secs" => p.echo_time = secs(&v),
@@ -183,6 +198,20 @@ fn now_utc() -> (String, String) {
     )
 }
 
+/// Where the servers and the generator run, in words.
+fn placement_text(scenario: &str, setup: &Setup) -> String {
+    let pinned = format!(
+        "servers on CPU {}, generator on CPU {}",
+        setup.server_cpu, setup.gen_cpu
+    );
+    let spread = "servers with several shards and the generator not pinned (sharing every CPU)";
+    match scenario {
+        "fanout-shards" => spread.to_owned(),
+        "all" => format!("{pinned}; fanout-shards: {spread}"),
+        _ => pinned,
+    }
+}
+
 struct Run {
     opts: Options,
     stamp: String,
@@ -194,6 +223,21 @@ struct Run {
 }
 
 impl Run {
+    /// Runs `f` for each server, keeping its records or its failure.
+    fn each(
+        &mut self,
+        servers: &[Kind],
+        scenario: &str,
+        mut f: impl FnMut(Kind) -> Result<Vec<Record>, String>,
+    ) {
+        for &kind in servers {
+            match f(kind) {
+                Ok(rs) => self.records.extend(rs),
+                Err(e) => self.fail(scenario, kind, e),
+            }
+        }
+    }
+
     fn fail(&mut self, scenario: &str, kind: Kind, error: String) {
         progress(&format!("  {} {scenario}: FAILED: {error}", kind.name()));
         self.failures.push(Failure {
@@ -221,6 +265,10 @@ impl Run {
                 "server_cpu": s.server_cpu,
                 "generator_cpu": s.gen_cpu,
                 "shards": 1,
+                "fanout_shards": { "shards": p.shards, "clients": p.shards_clients,
+                                   "size": p.shards_size, "messages": p.shards_messages,
+                                   "reps": p.fanout_reps, "pinned": false,
+                                   "one_shard_baseline": "same placement, --shards 1" },
                 "max_payload": s.max_payload,
                 "ping_interval_ms": s.ping_interval_ms,
                 "ping_timeout_ms": s.ping_timeout_ms,
@@ -274,13 +322,12 @@ fn main() {
         eprintln!("warning: {msg}");
         run.notes.push(msg);
     }
+    let placement = placement_text(&run.opts.scenario, &setup);
     progress(&format!(
-        "corelay-perf {}: {} on {} CPU(s), servers on CPU {}, generator on CPU {}, open-file limit {nofile}, load {}",
+        "corelay-perf {}: {} on {} CPU(s), {placement}, open-file limit {nofile}, load {}",
         run.opts.scenario,
         sys::cpu_model(),
         sys::cpu_count(),
-        setup.server_cpu,
-        setup.gen_cpu,
         sys::loadavg()
     ));
     progress(&format!("building into {}", setup.target_dir.display()));
@@ -307,54 +354,44 @@ fn main() {
 
     for scenario in scenarios {
         progress(&format!("== {scenario} (load {})", sys::loadavg()));
+        let (setup, params) = (&setup, &params);
         match scenario {
             "fanout" => {
                 for &n in &params.fanout_clients {
-                    for &kind in &servers {
-                        match scenarios::fanout(&setup, &params, kind, n) {
-                            Ok(rs) => run.records.extend(rs),
-                            Err(e) => run.fail(scenario, kind, e),
-                        }
-                    }
+                    run.each(&servers, scenario, |k| {
+                        scenarios::fanout(setup, params, k, n)
+                    });
                 }
             }
-            "echo" => {
-                for &kind in &servers {
-                    match scenarios::echo(&setup, &params, kind) {
-                        Ok(rs) => run.records.extend(rs),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
-            }
+            "echo" => run.each(&servers, scenario, |k| scenarios::echo(setup, params, k)),
             "connect" => {
-                for &kind in &servers {
-                    match scenarios::connect_ws(&setup, &params, kind) {
-                        Ok(r) => run.records.push(r),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
-                for &kind in &servers {
-                    match scenarios::connect_polling(&setup, &params, kind) {
-                        Ok(r) => run.records.push(r),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
+                run.each(&servers, scenario, |k| {
+                    scenarios::connect_ws(setup, params, k)
+                });
+                run.each(&servers, scenario, |k| {
+                    scenarios::connect_polling(setup, params, k)
+                });
             }
-            "idle" => {
-                for &kind in &servers {
-                    match scenarios::idle(&setup, &params, kind) {
-                        Ok(r) => run.records.push(r),
-                        Err(e) => run.fail(scenario, kind, e),
+            "idle" => run.each(&servers, scenario, |k| scenarios::idle(setup, params, k)),
+            "polling" => run.each(&servers, scenario, |k| scenarios::polling(setup, params, k)),
+            "fanout-shards" => {
+                let (sharded, single): (Vec<Kind>, Vec<Kind>) =
+                    servers.iter().partition(|k| k.multi_threaded());
+                progress(&format!(
+                    "  {} shards per server (socketioxide: worker threads), not pinned: the \
+                     generator shares the {} CPUs with them{}",
+                    params.shards,
+                    sys::cpu_count(),
+                    if single.is_empty() {
+                        String::new()
+                    } else {
+                        let names: Vec<&str> = single.iter().map(|k| k.name()).collect();
+                        format!("; left out (one thread): {}", names.join(", "))
                     }
-                }
-            }
-            "polling" => {
-                for &kind in &servers {
-                    match scenarios::polling(&setup, &params, kind) {
-                        Ok(r) => run.records.push(r),
-                        Err(e) => run.fail(scenario, kind, e),
-                    }
-                }
+                ));
+                run.each(&sharded, scenario, |k| {
+                    scenarios::fanout_shards(setup, params, k)
+                });
             }
             _ => unreachable!("scenario names are checked when parsing"),
         }
@@ -384,16 +421,17 @@ fn main() {
         .out
         .join(format!("{}-{}", run.stamp, run.opts.scenario));
     let md = format!(
-        "# corelay-perf {} — {} UTC\n\n{} ({} CPUs); servers on CPU {}, generator on CPU {}\n{}\n{}",
+        "# corelay-perf {} — {} UTC\n\n{} ({} CPUs); {placement}\n{}\n{}",
         run.opts.scenario,
         run.started,
         sys::cpu_model(),
         sys::cpu_count(),
-        setup.server_cpu,
-        setup.gen_cpu,
         report::markdown_tables(&run.records),
         report::targets_text(&targets, true)
-    ) + &disturbed.iter().map(|d| format!("\n- disturbed: {d}")).collect::<String>();
+    ) + &disturbed
+        .iter()
+        .map(|d| format!("\n- disturbed: {d}"))
+        .collect::<String>();
     let _ = std::fs::write(base.with_extension("md"), md);
     match report::write_charts(&run.opts.out, &run.stamp, &run.records) {
         Ok(files) => {

@@ -1,4 +1,5 @@
-//! The servers under test: how each is built, started (pinned to one CPU), watched and stopped.
+//! The servers under test: how each is built, started (one shard pinned to one CPU, or several
+//! shards free on every CPU), watched and stopped.
 
 use std::collections::{HashSet, VecDeque};
 use std::io::{BufRead, BufReader};
@@ -11,7 +12,7 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
-use crate::sys;
+use crate::sys::{self, CpuMark};
 
 /// A server implementation of the bench application.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -55,12 +56,36 @@ impl Kind {
         )
     }
 
+    /// Whether it can run several shards (socketioxide: tokio worker threads); Node can not.
+    pub fn multi_threaded(self) -> bool {
+        self != Kind::Node
+    }
+
     fn runtime(self) -> &'static str {
         match self {
             Kind::CorelayTokio => "tokio",
             Kind::CorelayMonoio => "monoio",
             Kind::CorelayGlommio => "glommio",
             _ => "",
+        }
+    }
+}
+
+/// Where a server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// One shard (one thread), pinned to the server CPU; the generator has a CPU of its own.
+    Pinned,
+    /// `n` shards (socketioxide: `n` tokio worker threads), free to run on every CPU, as the
+    /// generator is: with as many shards as CPUs, it can not have one of its own.
+    Spread(usize),
+}
+
+impl Placement {
+    pub fn shards(self) -> usize {
+        match self {
+            Placement::Pinned => 1,
+            Placement::Spread(n) => n,
         }
     }
 }
@@ -85,10 +110,15 @@ pub struct Setup {
 
 impl Setup {
     /// The CPUs of the server and of the generator.
-    pub fn cpus(&self) -> Vec<usize> {
-        let mut v = vec![self.server_cpu, self.gen_cpu];
-        v.dedup();
-        v
+    fn cpus(&self, placement: Placement) -> Vec<usize> {
+        match placement {
+            Placement::Pinned => {
+                let mut v = vec![self.server_cpu, self.gen_cpu];
+                v.dedup();
+                v
+            }
+            Placement::Spread(_) => sys::all_cpus(),
+        }
     }
 
     fn bin_dir(&self) -> PathBuf {
@@ -177,14 +207,16 @@ impl Setup {
         }
     }
 
-    /// Starts `kind` on a free port, pinned to the server CPU, and waits for its
+    /// Starts `kind` on a free port with `placement`, and waits for its
     /// `listening on http://HOST:PORT` line.
-    pub fn start(&self, kind: Kind) -> Result<Server, String> {
+    pub fn start(&self, kind: Kind, placement: Placement) -> Result<Server, String> {
+        let cpus = self.cpus(placement);
         if let Some((addr, pid)) = self.external {
             return Ok(Server {
                 child: None,
                 pid,
                 addr,
+                cpus,
                 stderr_tail: Arc::default(),
             });
         }
@@ -196,7 +228,7 @@ impl Setup {
                 "--port",
                 "0",
                 "--shards",
-                "1",
+                &placement.shards().to_string(),
                 "--max-payload",
                 &self.max_payload.to_string(),
                 "--ping-interval-ms",
@@ -217,11 +249,16 @@ impl Setup {
         if kind == Kind::Node {
             cmd.current_dir(self.workspace.join("interop"));
         }
-        // A child inherits the CPU mask of the thread that spawns it: pin this thread to the
-        // server CPU for the spawn, then back to the generator's.
-        sys::pin_current_thread(self.server_cpu)?;
+        // A child inherits the CPU mask of the thread that spawns it: give this thread the
+        // server's mask for the spawn, then back the generator's.
+        let generator = sys::affinity();
+        let server_cpus = match placement {
+            Placement::Pinned => vec![self.server_cpu],
+            Placement::Spread(_) => sys::all_cpus(),
+        };
+        sys::set_affinity(&server_cpus)?;
         let spawned = cmd.spawn();
-        let _ = sys::pin_current_thread(self.gen_cpu);
+        let _ = sys::set_affinity(&generator);
         let mut child = spawned.map_err(|e| format!("{}: {e}", program.display()))?;
         let pid = child.id();
         children().lock().expect("child registry").insert(pid);
@@ -254,6 +291,7 @@ impl Setup {
             child: Some(child),
             pid,
             addr: "0.0.0.0:0".parse().expect("addr"),
+            cpus,
             stderr_tail,
         };
         match rx.recv_timeout(Duration::from_secs(30)) {
@@ -261,10 +299,10 @@ impl Setup {
                 server.addr = addr
                     .parse()
                     .map_err(|_| format!("{}: bad address {addr}", kind.name()))?;
-                let cpus = sys::cpus_allowed(pid);
-                if cpus != self.server_cpu.to_string() {
+                let allowed = sys::cpus_allowed(pid);
+                if placement == Placement::Pinned && allowed != self.server_cpu.to_string() {
                     eprintln!(
-                        "warning: {} runs on CPUs {cpus}, not {}",
+                        "warning: {} runs on CPUs {allowed}, not {}",
                         kind.name(),
                         self.server_cpu
                     );
@@ -355,10 +393,17 @@ pub struct Server {
     child: Option<Child>,
     pub pid: u32,
     pub addr: SocketAddr,
+    /// The CPUs of the server and of the generator (whose interrupt time a window counts).
+    cpus: Vec<usize>,
     stderr_tail: Arc<Mutex<VecDeque<String>>>,
 }
 
 impl Server {
+    /// Marks the start of a measured window (CPU time of both sides and of the rest).
+    pub fn mark(&self) -> CpuMark {
+        CpuMark::now(self.pid, &self.cpus)
+    }
+
     /// Resident memory now.
     pub fn rss(&self) -> Option<u64> {
         sys::status_kb(self.pid, "VmRSS")

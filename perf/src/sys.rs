@@ -2,16 +2,38 @@
 
 use std::time::Duration;
 
-use nix::sched::{sched_setaffinity, CpuSet};
+use nix::sched::{sched_getaffinity, sched_setaffinity, CpuSet};
 use nix::sys::resource::{getrlimit, getrusage, setrlimit, Resource, UsageWho};
 use nix::unistd::Pid;
 
 /// Pins the calling thread to one CPU (children spawned from it inherit the mask).
 pub fn pin_current_thread(cpu: usize) -> Result<(), String> {
+    set_affinity(&[cpu])
+}
+
+/// Lets the calling thread run on `cpus` only (children spawned from it inherit the mask).
+pub fn set_affinity(cpus: &[usize]) -> Result<(), String> {
     let mut set = CpuSet::new();
-    set.set(cpu).map_err(|e| format!("cpu {cpu}: {e}"))?;
+    for &cpu in cpus {
+        set.set(cpu).map_err(|e| format!("cpu {cpu}: {e}"))?;
+    }
     sched_setaffinity(Pid::from_raw(0), &set)
-        .map_err(|e| format!("sched_setaffinity(cpu {cpu}): {e}"))
+        .map_err(|e| format!("sched_setaffinity(cpus {cpus:?}): {e}"))
+}
+
+/// The CPUs the calling thread may run on.
+pub fn affinity() -> Vec<usize> {
+    match sched_getaffinity(Pid::from_raw(0)) {
+        Ok(set) => (0..CpuSet::count())
+            .filter(|&c| set.is_set(c).unwrap_or(false))
+            .collect(),
+        Err(_) => all_cpus(),
+    }
+}
+
+/// Every CPU online.
+pub fn all_cpus() -> Vec<usize> {
+    (0..cpu_count()).collect()
 }
 
 /// Raises the soft open-file limit to the hard limit; returns the new soft limit.

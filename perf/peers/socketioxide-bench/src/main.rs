@@ -3,12 +3,14 @@
 //!
 //! Namespace `/`: `echo` (args..., ack) → ack with the argument; `broadcast` (payload) → `tick`
 //! to every socket of `/`; `join` (room, ack) → join, ack; `room-broadcast` (room, payload) →
-//! `tick` to the room. One tokio current-thread runtime (one core), hyper http1 with upgrades.
+//! `tick` to the room. One tokio current-thread runtime (one core), hyper http1 with upgrades;
+//! with `--shards N` (N > 1), tokio's multi-thread runtime with N worker threads instead.
 //!
 //! Flags as the corelay examples: `--port` (3000), `--host` (127.0.0.1), `--max-payload`
 //! (1 000 000), `--ping-interval-ms` (25 000), `--ping-timeout-ms` (20 000),
 //! `--max-buffer-size` (packets queued per socket, 1 048 576 here: socketioxide's default of 128
-//! drops packets under a broadcast burst), `--shards` (accepted, must be 1). Prints
+//! drops packets under a broadcast burst), `--shards` (1: the current-thread runtime; N: N
+//! worker threads). Prints
 //! `listening on http://HOST:PORT` once it accepts connections; exits on SIGTERM/SIGINT.
 
 use std::net::SocketAddr;
@@ -28,13 +30,14 @@ struct Flags {
     ping_interval_ms: u64,
     ping_timeout_ms: u64,
     max_buffer_size: usize,
+    threads: usize,
 }
 
 fn usage(msg: &str) -> ! {
     eprintln!("{msg}");
     eprintln!(
         "usage: [--host 127.0.0.1] [--port 3000] [--max-payload 1000000] [--ping-interval-ms 25000] \
-         [--ping-timeout-ms 20000] [--max-buffer-size 1048576] [--shards 1]"
+         [--ping-timeout-ms 20000] [--max-buffer-size 1048576] [--shards 1 (worker threads)]"
     );
     std::process::exit(2)
 }
@@ -47,6 +50,7 @@ fn parse_flags() -> Flags {
         ping_interval_ms: 25_000,
         ping_timeout_ms: 20_000,
         max_buffer_size: 1 << 20,
+        threads: 1,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -65,8 +69,7 @@ fn parse_flags() -> Flags {
             "--ping-interval-ms" => f.ping_interval_ms = num(),
             "--ping-timeout-ms" => f.ping_timeout_ms = num(),
             "--max-buffer-size" => f.max_buffer_size = num() as usize,
-            "--shards" if num() == 1 => {}
-            "--shards" => usage("--shards: this server runs on one thread only"),
+            "--shards" => f.threads = (num() as usize).max(1),
             "--connect-timeout-ms" => {} // socketioxide's connect timeout is fixed; accepted
             _ => usage(&format!("unknown flag {flag}")),
         }
@@ -79,10 +82,17 @@ fn main() {
     let addr: SocketAddr = format!("{}:{}", flags.host, flags.port)
         .parse()
         .unwrap_or_else(|_| usage(&format!("--host: not an IP address: {}", flags.host)));
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
+    let rt = if flags.threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(flags.threads)
+            .enable_all()
+            .build()
+    }
+    .expect("tokio runtime");
     rt.block_on(serve(flags, addr));
 }
 
