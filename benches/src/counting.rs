@@ -73,20 +73,40 @@ pub struct Allocs {
     pub bytes: usize,
 }
 
+/// Counts the allocations of the thread that started it, until [`Counter::stop`].
+#[derive(Debug)]
+pub struct Counter {
+    start: Allocs,
+    was: bool,
+}
+
+impl Counter {
+    /// Starts counting on this thread.
+    pub fn start() -> Counter {
+        let start = Allocs {
+            calls: CALLS.with(Cell::get),
+            bytes: BYTES.with(Cell::get),
+        };
+        let was = ACTIVE.with(|a| a.replace(true));
+        Counter { start, was }
+    }
+
+    /// What this thread allocated since [`Counter::start`] (zero unless [`Counting`] is the
+    /// global allocator). Call it on the thread that started it.
+    pub fn stop(self) -> Allocs {
+        ACTIVE.with(|a| a.set(self.was));
+        Allocs {
+            calls: CALLS.with(Cell::get) - self.start.calls,
+            bytes: BYTES.with(Cell::get) - self.start.bytes,
+        }
+    }
+}
+
 /// What `f` allocated on this thread (zero unless [`Counting`] is the global allocator).
 pub fn counted<R>(f: impl FnOnce() -> R) -> (R, Allocs) {
-    let start = Allocs {
-        calls: CALLS.with(Cell::get),
-        bytes: BYTES.with(Cell::get),
-    };
-    let was = ACTIVE.with(|a| a.replace(true));
+    let counter = Counter::start();
     let r = f();
-    ACTIVE.with(|a| a.set(was));
-    let allocs = Allocs {
-        calls: CALLS.with(Cell::get) - start.calls,
-        bytes: BYTES.with(Cell::get) - start.bytes,
-    };
-    (r, allocs)
+    (r, counter.stop())
 }
 
 /// Whether [`Counting`] is the global allocator of this binary.

@@ -6,6 +6,7 @@
 //                            (default CORELAY_BIN_DIR = <repo>/target/release/examples)
 //   CORELAY_SERVER_ARGS   -> extra space-separated flags appended for both kinds
 //   CORELAY_SERVER_LOG=1  -> mirror the server's stdout/stderr to this process' stderr
+//   CORELAY_EXPECT_IO_DRIVER=io_uring -> a Rust server must report that I/O driver on stderr
 //
 // Importing this module also watches every server it starts, so that no test file has to:
 // a test fails when, while it ran, one of the file's servers printed a panic (a stderr line
@@ -238,6 +239,23 @@ function spawnOnce(example, args, port, env, onLine) {
 }
 
 /**
+ * With CORELAY_EXPECT_IO_DRIVER (e.g. "io_uring"), a Rust server must report that I/O driver
+ * on stderr ("io driver: io_uring"), so that a run meant for one driver can not silently run
+ * on another.
+ */
+async function expectIoDriver(example, child) {
+  const expected = process.env.CORELAY_EXPECT_IO_DRIVER;
+  if (!expected || serverKind() !== "rust") return;
+  const deadline = Date.now() + 2_000;
+  while (!child.stderr().includes(`io driver: ${expected}`)) {
+    if (Date.now() > deadline) {
+      throw new Error(`${example} server did not report "io driver: ${expected}":\n${child.stderr()}`);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
  * Start an example server.
  * @param {string} example  "echo" | "engine_echo" | "bench" (a file in CORELAY_BIN_DIR)
  * @param {{ args?: string[], env?: Record<string, string>, port?: number }} [options]
@@ -301,6 +319,7 @@ export async function startServer(example, { args = [], env = {}, port = 0 } = {
         if (wantedPort !== 0 && actual !== wantedPort) {
           throw new Error(`${example} server listened on port ${actual}, expected ${wantedPort}`);
         }
+        await expectIoDriver(example, child);
         handle.port = actual;
         handle.url = `http://${HOST}:${actual}`;
         handle.proc = child.proc;

@@ -65,4 +65,4 @@ pub use runtime::{Runtime, Stream};
 #[cfg(feature = "tokio-io")]
 pub use runtime::TokioIo;
 pub use server::{RunningServer, Server, ServerBuilder, ServerError, ShutdownHandle};
-pub use sys::{duplicate, reuseport_listener, CoreId};
+pub use sys::{duplicate, reuseport_listener, send_vectored, CoreId};

@@ -117,6 +117,10 @@ where
         std::pin::Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
+    fn try_write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        crate::send_vectored(self.0.as_raw_fd(), bufs)
+    }
+
     fn shutdown_write(&mut self) -> io::Result<()> {
         // A TCP shutdown completes at once.
         let mut cx = Context::from_waker(Waker::noop());

@@ -1,9 +1,9 @@
 //! Operating-system helpers every runtime shares: listeners, core pinning, and taking a
 //! socket's descriptor out of a runtime that offers no safe way to.
 
-use std::io;
+use std::io::{self, IoSlice};
 use std::net::SocketAddr;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, RawFd};
 
 pub use core_affinity::CoreId;
 
@@ -31,6 +31,22 @@ pub(crate) fn shard_cores(pin: bool, shards: usize) -> Vec<Option<CoreId>> {
     (0..shards)
         .map(|i| (!cores.is_empty()).then(|| cores[i % cores.len()]))
         .collect()
+}
+
+/// Writes what a socket takes now of `bufs`, without waiting (`WouldBlock` when it takes
+/// nothing) and without raising `SIGPIPE`: one `sendmsg`. For runtimes whose own vectored
+/// write would wait, or spend a task budget (tokio's poll methods count against the budget of
+/// the task that calls them, so that one drain of the shard would stop after 128 writes).
+/// The runtime's readiness is not told: its next poll of the socket finds out.
+pub fn send_vectored(fd: RawFd, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+    use nix::sys::socket::{sendmsg, MsgFlags, SockaddrStorage};
+    let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
+    loop {
+        match sendmsg::<SockaddrStorage>(fd, bufs, &[], flags, None) {
+            Err(nix::errno::Errno::EINTR) => continue,
+            result => return result.map_err(io::Error::from),
+        }
+    }
 }
 
 /// A second descriptor of a runtime's socket, owned apart from it, for runtimes whose stream

@@ -52,7 +52,7 @@ use glommio::net::{TcpListener, TcpStream};
 use glommio::{GlommioError, LocalExecutorBuilder, Placement};
 use nix::errno::Errno;
 use nix::sys::resource::{getrlimit, Resource};
-use nix::sys::socket::{self as sock, MsgFlags, SockaddrStorage};
+use nix::sys::socket as sock;
 
 pub use corelay_core::*;
 pub use corelay_rt::{RunningServer, ServerError, ShutdownHandle};
@@ -172,8 +172,7 @@ impl corelay_rt::Stream for Stream {
     }
 
     fn try_write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
-        let flags = MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL;
-        sock::sendmsg::<SockaddrStorage>(self.fd, bufs, &[], flags, None).map_err(io::Error::from)
+        corelay_rt::send_vectored(self.fd, bufs)
     }
 
     fn poll_write_vectored(

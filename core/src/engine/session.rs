@@ -202,10 +202,11 @@ impl Engine {
                 s.queue_len
             }
         };
-        if queued > self.config.max_send_buffer && !self.to_close.contains(&si) {
-            if self.sessions.get(si).is_some_and(|s| !s.is_closing()) {
-                self.to_close.push(si);
-            }
+        if queued > self.config.max_send_buffer
+            && !self.to_close.contains(&si)
+            && self.sessions.get(si).is_some_and(|s| !s.is_closing())
+        {
+            self.to_close.push(si);
         }
     }
 
