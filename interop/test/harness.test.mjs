@@ -18,7 +18,9 @@ async function runFixture() {
   const env = { ...process.env, CORELAY_BIN_DIR: SELFTEST };
   // The nested run must start its own servers the Rust way, and report to us, not to the
   // `node --test` running this file.
-  for (const k of ["CORELAY_SERVER", "CORELAY_SERVER_ARGS", "NODE_TEST_CONTEXT"]) delete env[k];
+  for (const k of ["CORELAY_SERVER", "CORELAY_SERVER_ARGS", "CORELAY_EXPECT_IO_DRIVER", "NODE_TEST_CONTEXT"]) {
+    delete env[k];
+  }
   const child = spawn(
     process.execPath,
     ["--test", "--test-force-exit", `--test-reporter=${join(SELFTEST, "json-reporter.mjs")}`, join(SELFTEST, "misbehaving.mjs")],
