@@ -8,6 +8,8 @@
 //!
 //! Everything here uses the public API of `corelay-core` only, as a runtime would.
 
+#![deny(missing_docs)]
+
 pub mod counting;
 pub mod fixtures;
 pub mod sim;

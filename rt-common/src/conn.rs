@@ -9,7 +9,6 @@
 //! and its task polls for writability and writes the rest.
 
 use std::cell::{Cell, RefCell};
-use std::future::poll_fn;
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
 use std::task::{Context, Poll, Waker};
@@ -61,11 +60,6 @@ impl<R: Runtime> Connection<R> {
     }
 }
 
-/// The task of one connection, until the core forgets it.
-pub(crate) async fn serve<R: Runtime>(d: &ShardDriver<R>, id: ConnId, conn: &Connection<R>) {
-    poll_fn(|cx| poll_conn(d, id, conn, cx)).await
-}
-
 /// What one read gave.
 enum Read {
     Data,
@@ -73,7 +67,8 @@ enum Read {
     Pending,
 }
 
-fn poll_conn<R: Runtime>(
+/// One poll of a connection's task: writes while the socket was full, then reads.
+pub(crate) fn poll_conn<R: Runtime>(
     d: &ShardDriver<R>,
     id: ConnId,
     conn: &Connection<R>,

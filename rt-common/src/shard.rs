@@ -16,10 +16,14 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::pin::Pin;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use corelay_core::{Action, App, ConnId, Shard};
@@ -236,11 +240,11 @@ impl<R: Runtime> ShardDriver<R> {
         let conn = Rc::new(Connection::new(stream, peer));
         self.conns.borrow_mut().insert(id, conn.clone());
         self.tasks.set(self.tasks.get() + 1);
-        let d = self.clone();
-        R::spawn(guarded(self.failure.clone(), async move {
-            let _alive = TaskCount(&d);
-            crate::conn::serve(&d, id, &conn).await;
-        }));
+        R::spawn(ConnTask {
+            d: self.clone(),
+            id,
+            conn,
+        });
     }
 
     /// Drains every output of the core (see the module docs for the order).
@@ -320,12 +324,33 @@ impl<R: Runtime> ShardDriver<R> {
     }
 }
 
-/// Counts a connection task while it lives.
-struct TaskCount<'a, R: Runtime>(&'a ShardDriver<R>);
+/// The task of one connection (see [`crate::conn`]), written by hand so that an idle
+/// connection's task is three pointers: a panic in it is caught and stops the shard, as
+/// [`guarded`] does for the shard's other tasks, and the shutdown counts the tasks alive.
+struct ConnTask<R: Runtime> {
+    d: Rc<ShardDriver<R>>,
+    id: ConnId,
+    conn: Rc<Connection<R>>,
+}
 
-impl<R: Runtime> Drop for TaskCount<'_, R> {
+impl<R: Runtime> Future for ConnTask<R> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let (d, id, conn) = (&self.d, self.id, &self.conn);
+        match catch_unwind(AssertUnwindSafe(|| crate::conn::poll_conn(d, id, conn, cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                d.failure.record(&*payload);
+                Poll::Ready(())
+            }
+        }
+    }
+}
+
+impl<R: Runtime> Drop for ConnTask<R> {
     fn drop(&mut self) {
-        let d = self.0;
+        let d = &self.d;
         d.tasks.set(d.tasks.get() - 1);
         if d.tasks.get() == 0 && d.stopping.get() {
             d.idle.raise();

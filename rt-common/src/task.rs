@@ -80,7 +80,8 @@ impl Failure {
         self.message.borrow_mut().take()
     }
 
-    fn record(&self, payload: &(dyn Any + Send)) {
+    /// Records a panic (the first one only) and raises the signal.
+    pub(crate) fn record(&self, payload: &(dyn Any + Send)) {
         let message = panic_message(payload);
         let mut slot = self.message.borrow_mut();
         if slot.is_none() {
