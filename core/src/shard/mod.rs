@@ -23,10 +23,10 @@
 //!
 //! # Inside
 //!
-//! The shard owns the Engine.IO layer ([`Engine`]) and the Socket.IO layer ([`SocketIo`]). An
+//! The shard owns the Engine.IO layer (`engine`) and the Socket.IO layer (`socketio`). An
 //! input goes down to the engine; what the engine makes of it comes back up as events, which
-//! the shard hands to the Socket.IO layer and to the application's handlers
-//! ([`dispatch`](self::dispatch)), until none is left.
+//! the shard hands to the Socket.IO layer and to the application's handlers (`dispatch`),
+//! until none is left.
 
 mod app;
 mod dispatch;
