@@ -85,3 +85,8 @@ impl corelay_rt::Runtime for Tokio {
         tokio::net::TcpStream::from_std(stream).map(TokioIo)
     }
 }
+
+/// The README's code, compiled by `cargo test --doc` (its example uses this crate).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
