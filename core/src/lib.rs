@@ -102,8 +102,8 @@ mod timer;
 pub mod wire;
 
 pub use api::{
-    AppBuilder, BroadcastOperator, EngineBuilder, EngineSocket, Io, IoOperator, Local,
-    Namespace, Operator, Reach, Remote, Socket,
+    AppBuilder, BroadcastOperator, EngineBuilder, EngineMode, EngineSocket, Io, IoOperator, Local,
+    Namespace, Operator, Reach, Remote, Socket, SocketIoMode,
 };
 pub use config::{Config, Cookie, Cors, TransportKind};
 pub use engine::{Action, CloseReason, EngineMessage, HttpResponse, OutPacket};

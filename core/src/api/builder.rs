@@ -14,11 +14,7 @@ use crate::wire::http::RequestHead;
 impl App {
     /// A Socket.IO application.
     pub fn builder() -> AppBuilder {
-        AppBuilder {
-            config: Config::default(),
-            namespaces: Vec::new(),
-            hooks: Hooks::default(),
-        }
+        AppBuilder::new(Config::default(), SocketIoMode(Vec::new()))
     }
 
     /// A bare Engine.IO application (no Socket.IO layer), at `/engine.io/` unless the config
@@ -28,11 +24,7 @@ impl App {
             path: "/engine.io/".to_owned(),
             ..Config::default()
         };
-        EngineBuilder {
-            config,
-            handlers: EngineHandlers::default(),
-            hooks: Hooks::default(),
-        }
+        AppBuilder::new(config, EngineMode(EngineHandlers::default()))
     }
 }
 
@@ -105,23 +97,49 @@ impl Namespace {
     }
 }
 
-/// Builds a Socket.IO [`App`].
-pub struct AppBuilder {
+/// Builds an [`App`]: the settings and HTTP hooks every application has, and the handlers of
+/// its mode, Socket.IO ([`AppBuilder`], from [`App::builder`]) or bare Engine.IO
+/// ([`EngineBuilder`], from [`App::engine`]).
+pub struct AppBuilder<M = SocketIoMode> {
     config: Config,
-    namespaces: Vec<NamespaceHandlers>,
     hooks: Hooks,
+    mode: M,
 }
 
-impl fmt::Debug for AppBuilder {
+/// Builds a bare Engine.IO [`App`].
+pub type EngineBuilder = AppBuilder<EngineMode>;
+
+/// The namespaces of a Socket.IO application being built.
+#[derive(Debug)]
+pub struct SocketIoMode(Vec<NamespaceHandlers>);
+
+/// The handlers of a bare Engine.IO application being built.
+pub struct EngineMode(EngineHandlers);
+
+impl fmt::Debug for EngineMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EngineMode")
+    }
+}
+
+impl<M: fmt::Debug> fmt::Debug for AppBuilder<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AppBuilder")
             .field("config", &self.config)
-            .field("namespaces", &self.namespaces)
+            .field("mode", &self.mode)
             .finish_non_exhaustive()
     }
 }
 
-impl AppBuilder {
+impl<M> AppBuilder<M> {
+    fn new(config: Config, mode: M) -> Self {
+        AppBuilder {
+            config,
+            hooks: Hooks::default(),
+            mode,
+        }
+    }
+
     /// Replaces the settings.
     pub fn config(mut self, config: Config) -> Self {
         self.config = config;
@@ -131,17 +149,6 @@ impl AppBuilder {
     /// Changes the settings in place.
     pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(&mut self.config);
-        self
-    }
-
-    /// Adds a namespace (`io.of(name)`); `f` registers its handlers.
-    pub fn namespace(mut self, name: &str, f: impl FnOnce(Namespace) -> Namespace) -> Self {
-        let ns = f(Namespace(NamespaceHandlers {
-            name: name.to_owned(),
-            ..NamespaceHandlers::default()
-        }));
-        self.namespaces.retain(|n| n.name != name);
-        self.namespaces.push(ns.0);
         self
     }
 
@@ -164,44 +171,42 @@ impl AppBuilder {
         self
     }
 
-    /// The application, ready to hand to a runtime.
-    pub fn build(self) -> Arc<App> {
+    fn finish(self, mode: Mode) -> Arc<App> {
         Arc::new(App {
             config: Arc::new(self.config),
             hooks: self.hooks,
-            mode: Mode::SocketIo(self.namespaces),
+            mode,
         })
     }
 }
 
-/// Builds a bare Engine.IO [`App`].
-pub struct EngineBuilder {
-    config: Config,
-    handlers: EngineHandlers,
-    hooks: Hooks,
-}
-
-impl fmt::Debug for EngineBuilder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("EngineBuilder")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
-
-impl EngineBuilder {
-    /// Changes the settings in place.
-    pub fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        f(&mut self.config);
+impl AppBuilder<SocketIoMode> {
+    /// Adds a namespace (`io.of(name)`); `f` registers its handlers.
+    pub fn namespace(mut self, name: &str, f: impl FnOnce(Namespace) -> Namespace) -> Self {
+        let ns = f(Namespace(NamespaceHandlers {
+            name: name.to_owned(),
+            ..NamespaceHandlers::default()
+        }));
+        let namespaces = &mut self.mode.0;
+        namespaces.retain(|n| n.name != name);
+        namespaces.push(ns.0);
         self
     }
 
+    /// The application, ready to hand to a runtime.
+    pub fn build(mut self) -> Arc<App> {
+        let namespaces = std::mem::take(&mut self.mode.0);
+        self.finish(Mode::SocketIo(namespaces))
+    }
+}
+
+impl AppBuilder<EngineMode> {
     /// Runs when a session opens.
     pub fn on_connection<F>(mut self, f: F) -> Self
     where
         F: Fn(&mut EngineSocket<'_>) + Send + Sync + 'static,
     {
-        self.handlers.on_connection =
+        self.mode.0.on_connection =
             Some(Arc::new(move |shard, si| f(&mut EngineSocket::new(shard, si))));
         self
     }
@@ -211,7 +216,7 @@ impl EngineBuilder {
     where
         F: Fn(&mut EngineSocket<'_>, EngineMessage) + Send + Sync + 'static,
     {
-        self.handlers.on_message =
+        self.mode.0.on_message =
             Some(Arc::new(move |shard, si, m| f(&mut EngineSocket::new(shard, si), m)));
         self
     }
@@ -221,25 +226,13 @@ impl EngineBuilder {
     where
         F: Fn(&str, DisconnectReason) + Send + Sync + 'static,
     {
-        self.handlers.on_close = Some(Arc::new(f));
-        self
-    }
-
-    /// Answers requests outside the server's path.
-    pub fn http<F>(mut self, f: F) -> Self
-    where
-        F: Fn(&RequestHead) -> Option<HttpResponse> + Send + Sync + 'static,
-    {
-        self.hooks.http = Some(Arc::new(f));
+        self.mode.0.on_close = Some(Arc::new(f));
         self
     }
 
     /// The application.
-    pub fn build(self) -> Arc<App> {
-        Arc::new(App {
-            config: Arc::new(self.config),
-            hooks: self.hooks,
-            mode: Mode::Engine(self.handlers),
-        })
+    pub fn build(mut self) -> Arc<App> {
+        let handlers = std::mem::take(&mut self.mode.0);
+        self.finish(Mode::Engine(handlers))
     }
 }

@@ -11,7 +11,7 @@ mod io;
 mod operator;
 mod socket;
 
-pub use builder::{AppBuilder, EngineBuilder, Namespace};
+pub use builder::{AppBuilder, EngineBuilder, EngineMode, Namespace, SocketIoMode};
 pub use engine_socket::EngineSocket;
 pub use io::Io;
 pub use operator::{BroadcastOperator, IoOperator, Local, Operator, Reach, Remote};
