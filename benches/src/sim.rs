@@ -50,7 +50,7 @@ impl Broadcast {
     /// Opens the sockets; no broadcast has run yet.
     pub fn open(recipients: usize) -> Broadcast {
         assert!(recipients > 0);
-        let mut sim = Sim::new(broadcast_app());
+        let mut sim = Sim::new(broadcast_app(), std::time::Instant::now());
         let conns: Vec<Client> = (0..recipients).map(|_| sim.ws_client()).collect();
         assert_eq!(sim.shard(0).stats().sockets, recipients);
         let payload = String::from_utf8(fixtures::ascii(BROADCAST_PAYLOAD)).expect("ASCII");

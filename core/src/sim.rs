@@ -14,7 +14,7 @@
 //! let app = App::builder()
 //!     .namespace("/", |ns| ns.on("ping", |socket, _| drop(socket.emit("pong", &()))))
 //!     .build();
-//! let mut sim = Sim::new(app);
+//! let mut sim = Sim::new(app, std::time::Instant::now());
 //! let client = sim.ws_client();
 //! sim.ws_text(client, r#"42["ping"]"#);
 //! assert_eq!(texts(&sim.ws_recv(client)), [r#"42["pong"]"#]);
@@ -77,15 +77,16 @@ pub struct Sim {
 }
 
 impl Sim {
-    /// One shard serving `app`, with reproducible ids.
-    pub fn new(app: Arc<App>) -> Sim {
-        Sim::with_shards(app, 1)
+    /// One shard serving `app`, with reproducible ids; the simulated clock starts at `start`
+    /// (any instant: the harness, like the core, never reads the clock).
+    pub fn new(app: Arc<App>, start: Instant) -> Sim {
+        Sim::with_shards(app, 1, start)
     }
 
-    /// `n` shards serving `app`, with reproducible ids; clients connect to shard 0 unless
-    /// [`Sim::connect_to`] says otherwise.
-    pub fn with_shards(app: Arc<App>, n: usize) -> Sim {
-        let now = Instant::now();
+    /// `n` shards serving `app`, with reproducible ids, from `start`; clients connect to
+    /// shard 0 unless [`Sim::connect_to`] says otherwise.
+    pub fn with_shards(app: Arc<App>, n: usize, start: Instant) -> Sim {
+        let now = start;
         let seed = |i: usize| if n == 1 { 7 } else { 11 + i as u64 };
         Sim {
             shards: (0..n)

@@ -4,7 +4,7 @@ use super::*;
 
 #[test]
 fn polling_handshake_sends_the_open_packet() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let c = sim.connect();
     let r = sim
         .get(c, "/socket.io/?EIO=4&transport=polling&t=abc")
@@ -29,7 +29,7 @@ fn polling_handshake_sends_the_open_packet() {
 fn the_connect_answer_is_written_alone_over_websocket() {
     // Node writes `40{"sid":…}` by itself; what the connection handler emits comes in a later
     // write, at the next turn of the event loop (a deadline at the same instant).
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = sim.ws_open("EIO=4&transport=websocket");
     sim.feed(c, &ws::encode_client_frame(OpCode::Text, true, b"40", [1, 2, 3, 4]));
     let conn = sim.location(c).1.unwrap();
@@ -50,7 +50,7 @@ fn the_connect_answer_is_written_alone_over_websocket() {
 
 #[test]
 fn websocket_handshake_sends_open_with_no_upgrades() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (_, rest) = sim.ws_open("EIO=4&transport=websocket");
     let frames = texts(&parse_frames(&rest));
     assert_eq!(frames.len(), 1);
@@ -92,7 +92,7 @@ fn engine_errors_have_node_codes_and_bodies() {
         ),
     ];
     for (line, status, body) in cases {
-        let mut sim = Sim::new(app());
+        let mut sim = Sim::new(app(), Instant::now());
         let c = sim.connect();
         let r = sim
             .request(c, &format!("{line} HTTP/1.1\r\nHost: x\r\n\r\n"))
@@ -105,7 +105,7 @@ fn engine_errors_have_node_codes_and_bodies() {
 
 #[test]
 fn transport_mismatch_and_other_methods() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (_, sid) = sim.polling_open();
     let c = sim.connect();
     let r = sim
@@ -132,7 +132,7 @@ fn transport_mismatch_and_other_methods() {
 
 #[test]
 fn failed_upgrade_is_a_plain_400_and_closes() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let c = sim.connect();
     sim.send(
         c,
@@ -148,7 +148,7 @@ fn failed_upgrade_is_a_plain_400_and_closes() {
 
 #[test]
 fn polling_get_is_held_until_a_packet_is_ready() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (_, sid) = sim.polling_open();
     let g = sim.connect();
     assert!(sim
@@ -175,7 +175,7 @@ fn polling_get_is_held_until_a_packet_is_ready() {
 #[test]
 fn a_second_get_while_one_is_held_is_refused_and_closes_the_session() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+    let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
     let (c, sid) = sim.polling_open();
     sim.post(
         c,
@@ -203,7 +203,7 @@ fn a_second_get_while_one_is_held_is_refused_and_closes_the_session() {
 
 #[test]
 fn oversized_post_gets_413_and_binary_content_type_is_refused() {
-    let mut sim = Sim::new(echo_app(Arc::default(), |c| c.max_http_buffer_size = 100));
+    let mut sim = Sim::new(echo_app(Arc::default(), |c| c.max_http_buffer_size = 100), Instant::now());
     let (_, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     let p = sim.connect();
@@ -232,7 +232,7 @@ fn oversized_post_gets_413_and_binary_content_type_is_refused() {
 
 #[test]
 fn chunked_post_is_decoded() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     let r = sim
@@ -246,7 +246,7 @@ fn chunked_post_is_decoded() {
 #[test]
 fn heartbeat_pings_and_times_out() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+    let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
     let (c, _) = ws_client(&mut sim);
     for _ in 0..3 {
         sim.advance(Duration::from_millis(25_000));
@@ -272,7 +272,7 @@ fn polling_session_times_out_without_pong() {
     let mut sim = Sim::new(echo_app(log.clone(), |c| {
         c.ping_interval = Duration::from_millis(300);
         c.ping_timeout = Duration::from_millis(200);
-    }));
+    }), Instant::now());
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     sim.post(c, &q, "40").unwrap();
@@ -291,7 +291,7 @@ fn polling_session_times_out_without_pong() {
 #[test]
 fn a_client_ping_is_a_transport_error() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+    let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
     let (c, _) = ws_client(&mut sim);
     sim.ws_text(c, "2");
     sim.take(c);
@@ -305,7 +305,7 @@ fn a_client_ping_is_a_transport_error() {
 #[test]
 fn close_packet_from_the_client_is_a_transport_close() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+    let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     sim.post(c, &q, "40").unwrap();
@@ -320,7 +320,7 @@ fn close_packet_from_the_client_is_a_transport_close() {
 fn a_close_packet_while_a_get_is_held_answers_it_with_a_noop_and_ends_the_session() {
     // As Node: the held GET gets `6` (not `1`), and the session is forgotten at once.
     for app in [app(), engine_app()] {
-        let mut sim = Sim::new(app);
+        let mut sim = Sim::new(app, Instant::now());
         let (c, sid) = sim.polling_open();
         let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
         sim.post(c, &q, "40").unwrap();
@@ -342,7 +342,7 @@ fn a_close_packet_while_a_get_is_held_answers_it_with_a_noop_and_ends_the_sessio
 
 #[test]
 fn upgrade_sequence_moves_the_session_to_the_websocket() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     sim.post(c, &q, "40").unwrap();
@@ -377,7 +377,7 @@ fn upgrade_sequence_moves_the_session_to_the_websocket() {
 
 #[test]
 fn upgrade_times_out_and_a_wrong_probe_packet_cancels_it() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     let (w, _) = sim.ws_open(&format!("EIO=4&transport=websocket&sid={sid}"));
@@ -397,7 +397,7 @@ fn upgrade_times_out_and_a_wrong_probe_packet_cancels_it() {
 fn malformed_engine_packets_close_with_parse_error() {
     for bad in ["9", "", "b!!!"] {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+        let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
         let (c, _) = ws_client(&mut sim);
         sim.ws_text(c, bad);
         sim.take(c);
@@ -409,7 +409,7 @@ fn malformed_engine_packets_close_with_parse_error() {
         );
     }
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+    let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     sim.post(c, &q, "40").unwrap();
@@ -437,7 +437,7 @@ fn bad_websocket_frames_get_close_codes() {
     ];
     for (frame, code) in cases {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_http_buffer_size = 100));
+        let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_http_buffer_size = 100), Instant::now());
         let (c, _) = ws_client(&mut sim);
         sim.send(c, &frame);
         let frames = sim.ws_recv(c);
@@ -455,7 +455,7 @@ fn bad_websocket_frames_get_close_codes() {
 #[test]
 fn websocket_ping_gets_pong_and_close_is_answered() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+    let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
     let (c, _) = ws_client(&mut sim);
     sim.ws_send(c, OpCode::Ping, b"hi");
     assert_eq!(sim.ws_recv(c), vec![(10, b"hi".to_vec())]);
@@ -478,7 +478,7 @@ fn websocket_ping_gets_pong_and_close_is_answered() {
 
 #[test]
 fn fragmented_messages_with_interleaved_ping() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = ws_client(&mut sim);
     let mut bytes = ws::encode_client_frame(OpCode::Text, false, b"42[\"mess", [1, 2, 3, 4]);
     bytes.extend(ws::encode_client_frame(
@@ -504,7 +504,7 @@ fn fragmented_messages_with_interleaved_ping() {
 
 #[test]
 fn bad_http_heads() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let c = sim.connect();
     let r = sim
         .request(c, "GET / HTTP/1.1\r\nHo st: x\r\n\r\n")
@@ -525,7 +525,7 @@ fn bad_http_heads() {
 
 #[test]
 fn keep_alive_serves_several_requests_and_pipelining_waits_for_the_held_get() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     // A held GET with a POST pipelined behind it on the same connection.
@@ -548,9 +548,10 @@ fn keep_alive_serves_several_requests_and_pipelining_waits_for_the_held_get() {
 
 #[test]
 fn cors_headers_and_preflight() {
-    let mut sim = Sim::new(echo_app(Arc::default(), |c| {
-        c.cors = Some(crate::Cors::any())
-    }));
+    let mut sim = Sim::new(
+        echo_app(Arc::default(), |c| c.cors = Some(crate::Cors::any())),
+        Instant::now(),
+    );
     let c = sim.connect();
     let r = sim
         .request(c, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\n\r\n")
@@ -573,7 +574,7 @@ fn cors_headers_and_preflight() {
         Some("content-type")
     );
     // Without the setting, no CORS header.
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let c = sim.connect();
     let r = sim
         .request(c, "GET /socket.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\n\r\n")
@@ -583,7 +584,7 @@ fn cors_headers_and_preflight() {
 
 #[test]
 fn connect_timeout_closes_a_session_without_namespace() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = sim.ws_open("EIO=4&transport=websocket");
     sim.advance(Duration::from_millis(44_999));
     assert!(!sim.is_shut(c));
@@ -597,7 +598,7 @@ fn connect_timeout_closes_a_session_without_namespace() {
 #[test]
 fn shutdown_disconnects_everyone_and_flushes() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+    let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
     let (w, _) = ws_client(&mut sim);
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
@@ -627,7 +628,7 @@ fn shutdown_disconnects_everyone_and_flushes() {
 
 #[test]
 fn lingering_connections_are_dropped_after_a_while() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let c = sim.connect();
     sim.get(c, "/socket.io/?EIO=4&transport=nope").unwrap();
     let c2 = sim.connect();
@@ -642,7 +643,7 @@ fn lingering_connections_are_dropped_after_a_while() {
 #[test]
 fn a_slow_reader_is_closed_at_max_send_buffer() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_send_buffer = 1000));
+    let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_send_buffer = 1000), Instant::now());
     let (c, _) = ws_client(&mut sim);
     let msg = format!("42[\"message\",\"{}\"]", "x".repeat(100));
     for _ in 0..8 {
@@ -670,7 +671,7 @@ fn a_slow_reader_is_closed_at_max_send_buffer() {
 
     // Polling: the queue waiting for a GET is bounded the same way.
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_send_buffer = 1000));
+    let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_send_buffer = 1000), Instant::now());
     let (p, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     sim.post(p, &q, "40").unwrap();
@@ -689,7 +690,7 @@ fn allow_request_refuses_with_403_and_cookie_carries_the_sid() {
         .configure(|c| c.cookie = Some(crate::Cookie::default()))
         .allow_request(|head| head.header("x-token") == Some("ok"))
         .build();
-    let mut sim = Sim::new(app);
+    let mut sim = Sim::new(app, Instant::now());
     let c = sim.connect();
     let r = sim.get(c, "/socket.io/?EIO=4&transport=polling").unwrap();
     assert_eq!(r.status, 403);

@@ -10,7 +10,7 @@ use crate::Io;
 
 #[test]
 fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
-    let mut cl = Sim::with_shards(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2, Instant::now());
     let a = cl.ws_client_on(0);
     let b = cl.ws_client_on(1);
     let c = cl.ws_client_on(1);
@@ -55,7 +55,7 @@ fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
 
 #[test]
 fn room_membership_is_per_shard_and_except_works_across_shards() {
-    let mut cl = Sim::with_shards(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2, Instant::now());
     let members: Vec<Client> = (0..4).map(|i| cl.ws_client_on(i % 2)).collect();
     let outsider = cl.ws_client_on(1);
     for &m in &members {
@@ -73,7 +73,7 @@ fn room_membership_is_per_shard_and_except_works_across_shards() {
 
 #[test]
 fn polling_requests_on_the_wrong_shard_are_handed_to_the_owner() {
-    let mut cl = Sim::with_shards(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2, Instant::now());
     // The handshake lands on shard 0: shard 0 owns the session.
     let l0 = cl.connect_to(0);
     let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
@@ -110,7 +110,7 @@ fn polling_requests_on_the_wrong_shard_are_handed_to_the_owner() {
 
 #[test]
 fn a_pipelined_request_moves_with_the_connection() {
-    let mut cl = Sim::with_shards(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2, Instant::now());
     let l0 = cl.connect_to(0);
     let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
     let sid = r.text()[9..29].to_owned();
@@ -135,7 +135,7 @@ fn a_pipelined_request_moves_with_the_connection() {
 
 #[test]
 fn the_upgrade_of_a_session_arriving_on_another_shard() {
-    let mut cl = Sim::with_shards(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2, Instant::now());
     let l0 = cl.connect_to(0);
     let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
     let sid = r.text()[9..29].to_owned();
@@ -162,7 +162,7 @@ fn the_upgrade_of_a_session_arriving_on_another_shard() {
 
 #[test]
 fn unknown_and_malformed_sids_are_answered_where_they_land() {
-    let mut cl = Sim::with_shards(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2, Instant::now());
     let l = cl.connect_to(1);
     // "AA…" names shard 0, which does not know it.
     let r = cl
@@ -207,7 +207,7 @@ impl MeshPost for Mailbox {
 
 #[test]
 fn an_io_handle_on_a_foreign_thread_reaches_every_shard() {
-    let mut cl = Sim::with_shards(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2, Instant::now());
     let a = cl.ws_client_on(0);
     let b = cl.ws_client_on(1);
     let c = cl.ws_client_on(1);
@@ -255,7 +255,7 @@ fn an_io_handle_on_a_foreign_thread_reaches_every_shard() {
 
 #[test]
 fn a_connection_moves_only_after_its_earlier_answer_is_written() {
-    let mut cl = Sim::with_shards(app(), 2);
+    let mut cl = Sim::with_shards(app(), 2, Instant::now());
     let l0 = cl.connect_to(0);
     let r = cl.get(l0, "/socket.io/?EIO=4&transport=polling").unwrap();
     let sid0 = r.text()[9..29].to_owned();

@@ -2,7 +2,7 @@
 //! to each deadline.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::sim::{parse_frames, parse_responses, texts, Client, Sim};
 use crate::wire::ws::{self, OpCode};

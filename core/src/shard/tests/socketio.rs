@@ -6,7 +6,7 @@ use super::*;
 
 #[test]
 fn two_namespaces_on_one_connection_with_auth() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = ws_client(&mut sim);
     sim.ws_text(c, "40/custom,{\"token\":\"abc\"}");
     let frames = texts(&sim.ws_recv(c));
@@ -26,7 +26,7 @@ fn two_namespaces_on_one_connection_with_auth() {
 
 #[test]
 fn unknown_namespace_is_refused_and_the_connection_stays() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = ws_client(&mut sim);
     sim.ws_text(c, "40/nope,");
     assert_eq!(
@@ -53,7 +53,7 @@ fn middleware_refusal_is_a_connect_error_with_data() {
             })
         })
         .build();
-    let mut sim = Sim::new(app);
+    let mut sim = Sim::new(app, Instant::now());
     let (c, _) = sim.ws_open("EIO=4&transport=websocket");
     sim.ws_text(c, "40{\"token\":\"nope\"}");
     assert_eq!(
@@ -66,7 +66,7 @@ fn middleware_refusal_is_a_connect_error_with_data() {
 
 #[test]
 fn acks_from_the_client_side() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = ws_client(&mut sim);
     sim.ws_text(c, "42/,7[\"message-with-ack\",\"x\",1]");
     sim.ws_text(c, "4212[\"message-with-ack\"]");
@@ -75,7 +75,7 @@ fn acks_from_the_client_side() {
 
 #[test]
 fn server_acks_answer_and_time_out() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = ws_client(&mut sim);
     sim.ws_text(c, "42[\"request-ack\"]");
     assert_eq!(texts(&sim.ws_recv(c)), vec!["420[\"ask\"]"]);
@@ -99,7 +99,7 @@ fn server_acks_answer_and_time_out() {
 
 #[test]
 fn binary_events_round_trip_over_both_transports() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = ws_client(&mut sim);
     sim.ws_text(c, "452-[\"message\",{\"_placeholder\":true,\"num\":0},{\"k\":{\"_placeholder\":true,\"num\":1}}]");
     assert!(sim.ws_recv(c).is_empty(), "waiting for attachments");
@@ -128,7 +128,7 @@ fn binary_events_round_trip_over_both_transports() {
 
 #[test]
 fn rooms_reach_exactly_their_members() {
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let (a, _) = ws_client(&mut sim);
     let (b, _) = ws_client(&mut sim);
     let (c, c_id) = ws_client(&mut sim);
@@ -165,7 +165,7 @@ fn broadcast_frames_are_shared_between_recipients() {
             ns.on("all", |s, e| s.within().emit("tick", &e.args).unwrap())
         })
         .build();
-    let mut sim = Sim::new(app);
+    let mut sim = Sim::new(app, Instant::now());
     let mut conns = Vec::new();
     for _ in 0..3 {
         let (c, _) = sim.ws_open("EIO=4&transport=websocket");
@@ -192,7 +192,7 @@ fn broadcast_frames_are_shared_between_recipients() {
 #[test]
 fn server_and_client_namespace_disconnects() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+    let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
     let (c, _) = ws_client(&mut sim);
     sim.ws_text(c, "42[\"join\",\"r\"]");
     sim.ws_text(c, "42[\"disconnect-me\"]");
@@ -245,7 +245,7 @@ fn invalid_packets_close_the_connection() {
     ];
     for bad in cases {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let mut sim = Sim::new(echo_app(log.clone(), |_| {}));
+        let mut sim = Sim::new(echo_app(log.clone(), |_| {}), Instant::now());
         let (c, _) = ws_client(&mut sim);
         sim.ws_text(c, bad);
         let frames = sim.ws_recv(c);
@@ -279,7 +279,7 @@ fn binary_sequence_errors_close_the_connection() {
         ],
     ];
     for seq in bad {
-        let mut sim = Sim::new(app());
+        let mut sim = Sim::new(app(), Instant::now());
         let (c, _) = ws_client(&mut sim);
         for (op, payload) in &seq {
             sim.ws_send(c, *op, payload);
@@ -305,7 +305,7 @@ fn handlers_see_the_handshake() {
             })
         })
         .build();
-    let mut sim = Sim::new(app);
+    let mut sim = Sim::new(app, Instant::now());
     let c = sim.connect();
     sim.send(
         c,
@@ -337,7 +337,7 @@ fn reserved_names_can_not_be_emitted() {
             })
         })
         .build();
-    let mut sim = Sim::new(app);
+    let mut sim = Sim::new(app, Instant::now());
     let (c, _) = sim.ws_open("EIO=4&transport=websocket");
     sim.ws_text(c, "40");
     assert_eq!(*result.lock().unwrap(), Some(true));
@@ -346,7 +346,7 @@ fn reserved_names_can_not_be_emitted() {
 #[test]
 fn many_sockets_join_and_leave_rooms_consistently() {
     // Swap-removal bookkeeping: members keep their positions right as others leave.
-    let mut sim = Sim::new(app());
+    let mut sim = Sim::new(app(), Instant::now());
     let clients: Vec<(Client, String)> = (0..12).map(|_| ws_client(&mut sim)).collect();
     for (i, (c, _)) in clients.iter().enumerate() {
         sim.ws_text(*c, "42[\"join\",\"even-odd\"]");
