@@ -84,7 +84,10 @@ fn everyone_gets(clients: &mut [TcpStream], expected: &[u8]) {
         c.set_nonblocking(true).unwrap();
     }
     while got.iter().any(|&n| n < expected.len()) {
-        assert!(Instant::now() < deadline, "not every client got the broadcast");
+        assert!(
+            Instant::now() < deadline,
+            "not every client got the broadcast"
+        );
         for (c, n) in clients.iter_mut().zip(got.iter_mut()) {
             if *n >= expected.len() {
                 continue;
@@ -116,7 +119,10 @@ fn broadcast_allocations<R: Runtime>(options: R::Options, n: usize) -> usize {
         .start()
         .expect("start");
     let mut clients: Vec<TcpStream> = (0..n).map(|_| client(server.local_addr())).collect();
-    let tick = ws::encode_frame(OpCode::Text, format!(r#"42["tick","{PAYLOAD}"]"#).as_bytes());
+    let tick = ws::encode_frame(
+        OpCode::Text,
+        format!(r#"42["tick","{PAYLOAD}"]"#).as_bytes(),
+    );
     let b = frame(&format!(r#"42["b","{PAYLOAD}"]"#));
     let mut most = 0;
     // The first round warms the buffers up; the most of the next ones counts.

@@ -282,7 +282,11 @@ impl Sim {
                 while let Some(conn) = self.shards[s].poll_transmit() {
                     progress = true;
                     // Benchmarks (`keep` false) measure the shard, not this lookup.
-                    let client = if keep { self.index[&(s, conn)] } else { Client(0) };
+                    let client = if keep {
+                        self.index[&(s, conn)]
+                    } else {
+                        Client(0)
+                    };
                     loop {
                         let mut slices = [IoSlice::new(&[]); IOVECS];
                         let n = self.shards[s].send_queue(conn, &mut slices);
@@ -479,7 +483,10 @@ pub fn parse_responses(mut bytes: &[u8]) -> Vec<Response> {
         let mut headers = [httparse::EMPTY_HEADER; 32];
         let mut r = httparse::Response::new(&mut headers);
         let Ok(httparse::Status::Complete(n)) = r.parse(bytes) else {
-            panic!("not a complete response: {}", String::from_utf8_lossy(bytes))
+            panic!(
+                "not a complete response: {}",
+                String::from_utf8_lossy(bytes)
+            )
         };
         let headers: Vec<(String, String)> = r
             .headers

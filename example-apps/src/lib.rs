@@ -95,7 +95,11 @@ pub fn serve<R: Runtime>(flags: &Flags, app: Arc<App>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!("{} shard(s), io driver: {}", server.shards(), server.io_driver());
+    eprintln!(
+        "{} shard(s), io driver: {}",
+        server.shards(),
+        server.io_driver()
+    );
     println!("listening on http://{}", server.local_addr());
     use std::io::Write;
     let _ = std::io::stdout().flush();

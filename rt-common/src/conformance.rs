@@ -99,7 +99,10 @@ pub fn hands_connections_over<R: Runtime>(options: R::Options) {
         let sent = format!("42[\"message\",{i}]");
         assert!(request(addr, "POST", &path, &sent).ends_with("ok"));
         let answer = request(addr, "GET", &path, "");
-        assert!(answer.ends_with(&format!("42[\"message-back\",{i}]")), "{answer}");
+        assert!(
+            answer.ends_with(&format!("42[\"message-back\",{i}]")),
+            "{answer}"
+        );
     }
     server.shutdown();
     server.wait().expect("a clean stop");

@@ -128,7 +128,12 @@ fn end<R: Runtime>(d: &ShardDriver<R>, id: ConnId) {
 }
 
 /// A blocked connection: writes once the socket is writable again, then what is left.
-fn poll_flush<R: Runtime>(d: &ShardDriver<R>, id: ConnId, conn: &Connection<R>, cx: &mut Context<'_>) {
+fn poll_flush<R: Runtime>(
+    d: &ShardDriver<R>,
+    id: ConnId,
+    conn: &Connection<R>,
+    cx: &mut Context<'_>,
+) {
     let result = {
         let shard = d.shard.borrow();
         let mut slices = [IoSlice::new(&[]); IOV];

@@ -61,8 +61,8 @@ mod sys;
 mod task;
 
 pub use corelay_core::Io;
-pub use runtime::{Runtime, Stream};
 #[cfg(feature = "tokio-io")]
 pub use runtime::TokioIo;
+pub use runtime::{Runtime, Stream};
 pub use server::{RunningServer, Server, ServerBuilder, ServerError, ShutdownHandle};
 pub use sys::{duplicate, reuseport_listener, send_vectored, CoreId};

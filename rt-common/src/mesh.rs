@@ -102,7 +102,11 @@ impl Mesh {
         poll_fn(move |cx| {
             let mut inbox = lock(&self.inboxes[shard]);
             if inbox.items.is_empty() {
-                if !inbox.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                if !inbox
+                    .waker
+                    .as_ref()
+                    .is_some_and(|w| w.will_wake(cx.waker()))
+                {
                     inbox.waker = Some(cx.waker().clone());
                 }
                 return Poll::Pending;

@@ -120,7 +120,9 @@ impl<R: Runtime> ServerBuilder<R> {
                         outcome
                     }
                     Err(_) => Err(io::Error::other(match thread.join() {
-                        Err(payload) => format!("shard {index} panicked: {}", panic_message(&*payload)),
+                        Err(payload) => {
+                            format!("shard {index} panicked: {}", panic_message(&*payload))
+                        }
                         Ok(_) => format!("shard {index} ended before it listened"),
                     })),
                 },

@@ -18,9 +18,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
@@ -144,7 +144,10 @@ async fn serve<R: Runtime>(d: &Rc<ShardDriver<R>>, listener: R::Listener) {
     d.drive();
     let grace = R::sleep_until(Instant::now() + SHUTDOWN_GRACE);
     if let Either::Right(()) = race(d.drained.raised(), grace).await {
-        tracing::warn!(shard = d.index, "connections left after the shutdown grace period");
+        tracing::warn!(
+            shard = d.index,
+            "connections left after the shutdown grace period"
+        );
     }
     d.close_all();
     // Every connection task ends now: none outlives the runtime.
@@ -307,7 +310,8 @@ impl<R: Runtime> ShardDriver<R> {
                             to = shard,
                             "connection handed over"
                         );
-                        self.mesh.send(shard, Envelope::Conn(stream, conn.peer, data));
+                        self.mesh
+                            .send(shard, Envelope::Conn(stream, conn.peer, data));
                     }
                     Some(Err(e)) => tracing::warn!(shard = self.index, "hand-over: {e}"),
                     None => {}

@@ -97,13 +97,15 @@ impl Failure {
 /// decides, the same way for all).
 pub(crate) async fn guarded(failure: Rc<Failure>, task: impl Future<Output = ()>) {
     let mut task = pin!(task);
-    poll_fn(|cx| match catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(cx))) {
-        Ok(poll) => poll,
-        Err(payload) => {
-            failure.record(&*payload);
-            Poll::Ready(())
-        }
-    })
+    poll_fn(
+        |cx| match catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => {
+                failure.record(&*payload);
+                Poll::Ready(())
+            }
+        },
+    )
     .await
 }
 

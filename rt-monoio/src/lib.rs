@@ -128,10 +128,14 @@ fn runtime(driver: Driver) -> io::Result<Runtime> {
             }
         },
         Driver::IoUring => {
-            let uring = RuntimeBuilder::<IoUringDriver>::new().enable_timer().build();
-            FusionRuntime::Uring(uring.map_err(|e| {
-                io::Error::new(e.kind(), format!("io_uring is not available: {e}"))
-            })?)
+            let uring = RuntimeBuilder::<IoUringDriver>::new()
+                .enable_timer()
+                .build();
+            FusionRuntime::Uring(
+                uring.map_err(|e| {
+                    io::Error::new(e.kind(), format!("io_uring is not available: {e}"))
+                })?,
+            )
         }
         Driver::Legacy => FusionRuntime::Legacy(legacy()?),
     })

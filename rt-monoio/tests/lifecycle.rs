@@ -19,7 +19,11 @@ fn start(driver: Driver) -> std::io::Result<corelay_monoio::RunningServer> {
 #[test]
 fn auto_runs_on_io_uring_wherever_it_works() {
     let server = start(Driver::Auto).unwrap();
-    let expected = if io_uring_works() { "io_uring" } else { "epoll" };
+    let expected = if io_uring_works() {
+        "io_uring"
+    } else {
+        "epoll"
+    };
     assert_eq!(server.io_driver(), expected);
     corelay_rt::conformance::handshake(server.local_addr());
     server.shutdown();
@@ -54,5 +58,10 @@ fn io_uring_starts_or_says_why() {
 mod on_epoll {
     use corelay_monoio::{Driver, Monoio, Options};
 
-    corelay_rt::conformance_tests!(Monoio, Options { driver: Driver::Legacy });
+    corelay_rt::conformance_tests!(
+        Monoio,
+        Options {
+            driver: Driver::Legacy
+        }
+    );
 }

@@ -73,7 +73,9 @@ impl Namespace {
     where
         F: Fn(&mut Socket<'_>, Event<'_>) + Send + Sync + 'static,
     {
-        self.0.on_any = Some(Arc::new(move |shard, id, e| f(&mut Socket::new(shard, id), e)));
+        self.0.on_any = Some(Arc::new(move |shard, id, e| {
+            f(&mut Socket::new(shard, id), e)
+        }));
         self
     }
 
@@ -82,8 +84,9 @@ impl Namespace {
     where
         F: Fn(&mut Socket<'_>, DisconnectReason) + Send + Sync + 'static,
     {
-        self.0.on_disconnecting =
-            Some(Arc::new(move |shard, id, r| f(&mut Socket::new(shard, id), r)));
+        self.0.on_disconnecting = Some(Arc::new(move |shard, id, r| {
+            f(&mut Socket::new(shard, id), r)
+        }));
         self
     }
 
@@ -92,7 +95,9 @@ impl Namespace {
     where
         F: Fn(&mut Socket<'_>, DisconnectReason) + Send + Sync + 'static,
     {
-        self.0.on_disconnect = Some(Arc::new(move |shard, id, r| f(&mut Socket::new(shard, id), r)));
+        self.0.on_disconnect = Some(Arc::new(move |shard, id, r| {
+            f(&mut Socket::new(shard, id), r)
+        }));
         self
     }
 }
@@ -206,8 +211,9 @@ impl AppBuilder<EngineMode> {
     where
         F: Fn(&mut EngineSocket<'_>) + Send + Sync + 'static,
     {
-        self.mode.0.on_connection =
-            Some(Arc::new(move |shard, si| f(&mut EngineSocket::new(shard, si))));
+        self.mode.0.on_connection = Some(Arc::new(move |shard, si| {
+            f(&mut EngineSocket::new(shard, si))
+        }));
         self
     }
 
@@ -216,8 +222,9 @@ impl AppBuilder<EngineMode> {
     where
         F: Fn(&mut EngineSocket<'_>, EngineMessage) + Send + Sync + 'static,
     {
-        self.mode.0.on_message =
-            Some(Arc::new(move |shard, si, m| f(&mut EngineSocket::new(shard, si), m)));
+        self.mode.0.on_message = Some(Arc::new(move |shard, si, m| {
+            f(&mut EngineSocket::new(shard, si), m)
+        }));
         self
     }
 

@@ -98,7 +98,9 @@ impl<'a> Socket<'a> {
     pub fn emit<T: Serialize + ?Sized>(&mut self, event: &str, args: &T) -> Result<(), EmitError> {
         check_name(event)?;
         let packets = encode_event(self.namespace_of_live()?, event, None, args)?;
-        self.shard.sio.send(&mut self.shard.engine, self.id, &packets);
+        self.shard
+            .sio
+            .send(&mut self.shard.engine, self.id, &packets);
         Ok(())
     }
 
@@ -124,21 +126,29 @@ impl<'a> Socket<'a> {
         check_name(event)?;
         let nsp = self.namespace_of_live()?;
         // The id is the socket's next one; it is taken only once the packet is encoded.
-        let next = self.shard.sio.next_ack(self.id).ok_or(EmitError::Disconnected)?;
+        let next = self
+            .shard
+            .sio
+            .next_ack(self.id)
+            .ok_or(EmitError::Disconnected)?;
         let packets = encode_event(nsp, event, Some(next), args)?;
         let callback = Box::new(move |shard: &mut Shard, id, result| {
             callback(&mut Socket::new(shard, id), result)
         });
         let now = self.shard.now;
         self.shard.sio.add_ack(now, self.id, timeout, callback);
-        self.shard.sio.send(&mut self.shard.engine, self.id, &packets);
+        self.shard
+            .sio
+            .send(&mut self.shard.engine, self.id, &packets);
         Ok(())
     }
 
     /// Answers the client's acknowledgement request `id` (from [`crate::Event::ack`]).
     pub fn ack<T: Serialize + ?Sized>(&mut self, id: u64, args: &T) -> Result<(), EmitError> {
         let packets = encode_ack(self.namespace_of_live()?, id, args)?;
-        self.shard.sio.send(&mut self.shard.engine, self.id, &packets);
+        self.shard
+            .sio
+            .send(&mut self.shard.engine, self.id, &packets);
         Ok(())
     }
 

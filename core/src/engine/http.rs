@@ -151,10 +151,7 @@ impl Engine {
             }
             return;
         }
-        if head.method == Method::Options
-            && self.config.cors.is_some()
-            && !head.upgrade_websocket
-        {
+        if head.method == Method::Options && self.config.cors.is_some() && !head.upgrade_websocket {
             self.preflight(ci, &head);
             return;
         }
@@ -196,10 +193,7 @@ impl Engine {
             }
         }
         if let Some(sid) = http::query_param(&head.query, "sid") {
-            let si = *self
-                .sids
-                .get(sid.as_ref())
-                .ok_or(EngineError::UnknownSid)?;
+            let si = *self.sids.get(sid.as_ref()).ok_or(EngineError::UnknownSid)?;
             let current = match self.sessions[si].transport {
                 Transport::Polling { .. } => TransportKind::Polling,
                 Transport::Websocket { .. } => TransportKind::Websocket,

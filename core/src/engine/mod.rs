@@ -33,8 +33,8 @@ use crate::sid::IdGenerator;
 use crate::timer::Timers;
 
 pub(crate) use conn::Conn;
-pub(crate) use http::{AllowRequest, HttpHandler};
 pub use http::HttpResponse;
+pub(crate) use http::{AllowRequest, HttpHandler};
 pub use packet::OutPacket;
 pub(crate) use session::{HandshakeData, Session, Transport};
 

@@ -128,12 +128,15 @@ impl Engine {
     /// The open packet's JSON.
     pub(super) fn open_packet(&self, si: SessionId, upgrades: bool) -> String {
         let cfg = &self.config;
-        let upgrades: &[&str] =
-            if upgrades && cfg.transports.contains(&crate::config::TransportKind::Websocket) {
-                &["websocket"]
-            } else {
-                &[]
-            };
+        let upgrades: &[&str] = if upgrades
+            && cfg
+                .transports
+                .contains(&crate::config::TransportKind::Websocket)
+        {
+            &["websocket"]
+        } else {
+            &[]
+        };
         eio::open_json(
             &self.sessions[si].sid,
             upgrades,
@@ -250,7 +253,10 @@ impl Engine {
             Packet::Close => {
                 // Node answers a held GET with a noop (not the close packet) and forgets the
                 // session: later requests with its id get "Session ID unknown".
-                if matches!(self.sessions[si].transport, Transport::Polling { get: Some(_) }) {
+                if matches!(
+                    self.sessions[si].transport,
+                    Transport::Polling { get: Some(_) }
+                ) {
                     self.answer_held_alone(si, control(PacketType::Noop));
                 }
                 self.close_session(si, CloseReason::TransportClose, false);
@@ -320,7 +326,10 @@ impl Engine {
 
     /// The client sent `5`: the WebSocket carries the session from now on.
     fn finish_upgrade(&mut self, si: SessionId, ci: ConnId) {
-        if matches!(self.sessions[si].transport, Transport::Polling { get: Some(_) }) {
+        if matches!(
+            self.sessions[si].transport,
+            Transport::Polling { get: Some(_) }
+        ) {
             // The GET still held gets a lone noop; the queue moves to the WebSocket.
             self.answer_held_alone(si, control(PacketType::Noop));
         }

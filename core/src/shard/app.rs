@@ -99,7 +99,9 @@ impl App {
     /// The names of the namespaces, by [`NsId`].
     pub(crate) fn namespace_names(&self) -> Vec<Box<str>> {
         match &self.mode {
-            Mode::SocketIo(namespaces) => namespaces.iter().map(|n| n.name.as_str().into()).collect(),
+            Mode::SocketIo(namespaces) => {
+                namespaces.iter().map(|n| n.name.as_str().into()).collect()
+            }
             Mode::Engine(_) => Vec::new(),
         }
     }

@@ -71,7 +71,9 @@ impl Shard {
             Ok(Some((packet, attachments))) => self.packet(si, packet, attachments),
             Ok(None) => {}
             // A packet the parser throws on: Node closes the connection ("forced close").
-            Err(_) => self.engine.close_session(si, CloseReason::ForcedClose, true),
+            Err(_) => self
+                .engine
+                .close_session(si, CloseReason::ForcedClose, true),
         }
     }
 
@@ -220,7 +222,8 @@ impl Shard {
         for sk in self.sio.sockets_of(si) {
             self.disconnect_socket(sk, reason, false);
         }
-        self.engine.close_session(si, CloseReason::ForcedClose, true);
+        self.engine
+            .close_session(si, CloseReason::ForcedClose, true);
     }
 
     /// The Socket.IO deadlines that passed: clients that joined no namespace in time are

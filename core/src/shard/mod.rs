@@ -43,8 +43,8 @@ use crate::mesh::{MeshMessage, MeshPost, MeshTarget};
 use crate::sid::IdGenerator;
 use crate::socketio::SocketIo;
 
-pub(crate) use app::{AckCallback, EngineHandlers, EventHandler, Mode, NamespaceHandlers};
 pub use app::App;
+pub(crate) use app::{AckCallback, EngineHandlers, EventHandler, Mode, NamespaceHandlers};
 
 /// Counts of what a shard holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

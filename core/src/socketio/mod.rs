@@ -22,7 +22,7 @@ use smallvec::SmallVec;
 
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::id::{NsId, SecondaryMap, SessionId, SocketId, Slots};
+use crate::id::{NsId, SecondaryMap, SessionId, Slots, SocketId};
 use crate::sid::IdGenerator;
 use crate::timer::Timers;
 use crate::wire::sio;

@@ -159,7 +159,11 @@ impl<A> SocketIo<A> {
         if let Some(&key) = self.members[ns.index()].room_index.get(name) {
             rooms.push(key);
         } else if let Some(&sk) = self.socket_ids.get(name) {
-            if self.sockets.get(sk).is_some_and(|s: &SocketState<A>| s.ns == ns) {
+            if self
+                .sockets
+                .get(sk)
+                .is_some_and(|s: &SocketState<A>| s.ns == ns)
+            {
                 sockets.push(sk);
             }
         }

@@ -31,7 +31,10 @@ fn the_connect_answer_is_written_alone_over_websocket() {
     // write, at the next turn of the event loop (a deadline at the same instant).
     let mut sim = Sim::new(app(), Instant::now());
     let (c, _) = sim.ws_open("EIO=4&transport=websocket");
-    sim.feed(c, &ws::encode_client_frame(OpCode::Text, true, b"40", [1, 2, 3, 4]));
+    sim.feed(
+        c,
+        &ws::encode_client_frame(OpCode::Text, true, b"40", [1, 2, 3, 4]),
+    );
     let conn = sim.location(c).1.unwrap();
     let mut slices = [std::io::IoSlice::new(&[]); 8];
     let n = sim.shard(0).send_queue(conn, &mut slices);
@@ -203,7 +206,10 @@ fn a_second_get_while_one_is_held_is_refused_and_closes_the_session() {
 
 #[test]
 fn oversized_post_gets_413_and_binary_content_type_is_refused() {
-    let mut sim = Sim::new(echo_app(Arc::default(), |c| c.max_http_buffer_size = 100), Instant::now());
+    let mut sim = Sim::new(
+        echo_app(Arc::default(), |c| c.max_http_buffer_size = 100),
+        Instant::now(),
+    );
     let (_, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     let p = sim.connect();
@@ -269,10 +275,13 @@ fn heartbeat_pings_and_times_out() {
 #[test]
 fn polling_session_times_out_without_pong() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |c| {
-        c.ping_interval = Duration::from_millis(300);
-        c.ping_timeout = Duration::from_millis(200);
-    }), Instant::now());
+    let mut sim = Sim::new(
+        echo_app(log.clone(), |c| {
+            c.ping_interval = Duration::from_millis(300);
+            c.ping_timeout = Duration::from_millis(200);
+        }),
+        Instant::now(),
+    );
     let (c, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     sim.post(c, &q, "40").unwrap();
@@ -437,7 +446,10 @@ fn bad_websocket_frames_get_close_codes() {
     ];
     for (frame, code) in cases {
         let log = Arc::new(Mutex::new(Vec::new()));
-        let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_http_buffer_size = 100), Instant::now());
+        let mut sim = Sim::new(
+            echo_app(log.clone(), |c| c.max_http_buffer_size = 100),
+            Instant::now(),
+        );
         let (c, _) = ws_client(&mut sim);
         sim.send(c, &frame);
         let frames = sim.ws_recv(c);
@@ -643,7 +655,10 @@ fn lingering_connections_are_dropped_after_a_while() {
 #[test]
 fn a_slow_reader_is_closed_at_max_send_buffer() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_send_buffer = 1000), Instant::now());
+    let mut sim = Sim::new(
+        echo_app(log.clone(), |c| c.max_send_buffer = 1000),
+        Instant::now(),
+    );
     let (c, _) = ws_client(&mut sim);
     let msg = format!("42[\"message\",\"{}\"]", "x".repeat(100));
     for _ in 0..8 {
@@ -671,7 +686,10 @@ fn a_slow_reader_is_closed_at_max_send_buffer() {
 
     // Polling: the queue waiting for a GET is bounded the same way.
     let log = Arc::new(Mutex::new(Vec::new()));
-    let mut sim = Sim::new(echo_app(log.clone(), |c| c.max_send_buffer = 1000), Instant::now());
+    let mut sim = Sim::new(
+        echo_app(log.clone(), |c| c.max_send_buffer = 1000),
+        Instant::now(),
+    );
     let (p, sid) = sim.polling_open();
     let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
     sim.post(p, &q, "40").unwrap();

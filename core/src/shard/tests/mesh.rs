@@ -44,11 +44,7 @@ fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
     );
     cl.deliver(1, message);
     for l in [a, b, c] {
-        assert_eq!(
-            texts(&cl.ws_recv(l)),
-            vec!["42[\"tick\",\"x\"]"],
-            "{l:?}"
-        );
+        assert_eq!(texts(&cl.ws_recv(l)), vec!["42[\"tick\",\"x\"]"], "{l:?}");
     }
     assert_eq!(cl.handovers(), before, "WebSockets never move");
 }
