@@ -42,6 +42,9 @@ done < <(grep -rnE 'Instant::now\(|SystemTime::now\(' core/src | grep -vE '^[^:]
 scripts/check-layers.sh || purity_fail=1
 if [ $purity_fail = 0 ]; then echo "ok"; count 1 0; else count 0 1; fi
 
+step "format: cargo fmt --check"
+if cargo fmt --all --check >/dev/null 2>&1; then echo "ok"; count 1 0; else cargo fmt --all --check 2>&1 | grep '^Diff in' | head; count 0 1; fi
+
 runtimes=(tokio monoio glommio)
 step "build: release examples of every runtime"
 # The examples share names across runtime crates, so each build's binaries are copied aside.

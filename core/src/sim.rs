@@ -55,6 +55,16 @@ struct Link {
     closed: bool,
 }
 
+/// What a drain does with the bytes written.
+enum Output<'a> {
+    /// Keeps them for [`Sim::take`].
+    Keep,
+    /// Hands them to a sink.
+    Sink(&'a mut dyn FnMut(Client, &[u8])),
+    /// Drops them (benchmarks).
+    Discard,
+}
+
 /// What one [`Sim::drain`] wrote.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Drained {
@@ -247,23 +257,22 @@ impl Sim {
     /// deadlines that have come (writes waiting for the next turn) are handled, until nothing
     /// is left.
     pub fn pump(&mut self) {
-        self.drain_with(|_, _| {});
+        self.drain_inner(Output::Keep);
     }
 
     /// As [`Sim::pump`], without keeping what the clients received: what was written, in all
-    /// (for benchmarks; the client handed to nothing).
+    /// (for benchmarks: no client is looked up, no byte is copied).
     pub fn drain(&mut self) -> Drained {
-        self.drain_inner(false, |_, slice| {
-            std::hint::black_box(slice);
-        })
+        self.drain_inner(Output::Discard)
     }
 
-    /// As [`Sim::pump`], also handing each written slice to `sink` with its client.
-    pub fn drain_with(&mut self, sink: impl FnMut(Client, &[u8])) -> Drained {
-        self.drain_inner(true, sink)
+    /// As [`Sim::pump`], handing each written slice to `sink` with its client instead of
+    /// keeping it for [`Sim::take`].
+    pub fn drain_with(&mut self, mut sink: impl FnMut(Client, &[u8])) -> Drained {
+        self.drain_inner(Output::Sink(&mut sink))
     }
 
-    fn drain_inner(&mut self, keep: bool, mut sink: impl FnMut(Client, &[u8])) -> Drained {
+    fn drain_inner(&mut self, mut output: Output<'_>) -> Drained {
         let mut out = Drained::default();
         loop {
             let mut progress = false;
@@ -281,11 +290,9 @@ impl Sim {
                 }
                 while let Some(conn) = self.shards[s].poll_transmit() {
                     progress = true;
-                    // Benchmarks (`keep` false) measure the shard, not this lookup.
-                    let client = if keep {
-                        self.index[&(s, conn)]
-                    } else {
-                        Client(0)
+                    let client = match output {
+                        Output::Discard => None,
+                        _ => Some(self.index[&(s, conn)]),
                     };
                     loop {
                         let mut slices = [IoSlice::new(&[]); IOVECS];
@@ -293,16 +300,19 @@ impl Sim {
                         if n == 0 {
                             break;
                         }
-                        let mut written = 0;
-                        for slice in &slices[..n] {
-                            if keep {
-                                self.links[client.0].received.extend_from_slice(slice);
+                        let written: usize = slices[..n].iter().map(|s| s.len()).sum();
+                        match (&mut output, client) {
+                            (Output::Keep, Some(c)) => {
+                                let link = &mut self.links[c.0];
+                                slices[..n]
+                                    .iter()
+                                    .for_each(|s| link.received.extend_from_slice(s));
+                                link.writes.push(written);
                             }
-                            sink(client, slice);
-                            written += slice.len();
-                        }
-                        if keep {
-                            self.links[client.0].writes.push(written);
+                            (Output::Sink(sink), Some(c)) => {
+                                slices[..n].iter().for_each(|s| sink(c, s));
+                            }
+                            _ => drop(std::hint::black_box(&slices[..n])),
                         }
                         out.bytes += written;
                         out.writes += 1;
