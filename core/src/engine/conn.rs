@@ -170,13 +170,13 @@ impl Conn {
 }
 
 impl Engine {
-    /// Queues bytes on a connection.
-    pub(super) fn push_out(&mut self, ci: ConnId, bytes: Bytes) {
+    /// Queues bytes on a connection; the bytes now queued there.
+    pub(super) fn push_out(&mut self, ci: ConnId, bytes: Bytes) -> usize {
         let Some(c) = self.conns.get_mut(ci) else {
-            return;
+            return 0;
         };
         if c.is_closing() && c.after_flush.is_none() && c.out.is_empty() {
-            return;
+            return 0;
         }
         c.out_len += bytes.len();
         c.out.push_back(bytes);
@@ -184,6 +184,7 @@ impl Engine {
             c.ready = true;
             self.ready.push(ci);
         }
+        c.out_len
     }
 
     /// What is queued on a connection so far ends a write: what comes after goes in the next

@@ -288,7 +288,7 @@ impl Engine {
                 };
                 let open = self.open_packet(si, false);
                 let packet = OutPacket::text(eio::PacketType::Open, open.as_bytes());
-                self.push_out(ci, packet.ws_frame().clone());
+                self.push_out(ci, packet.into_ws_frame());
                 self.events.push_back(Event::Opened(si));
             }
             false => {

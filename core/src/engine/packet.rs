@@ -69,6 +69,11 @@ impl OutPacket {
         &self.frame
     }
 
+    /// The server WebSocket frame, taken out of the packet (no reference count is touched).
+    pub(crate) fn into_ws_frame(self) -> Bytes {
+        self.frame
+    }
+
     /// The payload after the frame header: the text packet (`4…`) or the raw binary.
     pub fn payload(&self) -> Bytes {
         self.frame.slice(self.header as usize..)

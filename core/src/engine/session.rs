@@ -191,10 +191,7 @@ impl Engine {
             return;
         };
         let queued = match s.transport {
-            Transport::Websocket { conn } => {
-                self.push_out(conn, packet.ws_frame().clone());
-                self.queued(conn)
-            }
+            Transport::Websocket { conn } => self.push_out(conn, packet.into_ws_frame()),
             Transport::Polling { get } => {
                 s.queue_len += packet.payload_len();
                 s.queue.push_back(packet);
@@ -294,7 +291,7 @@ impl Engine {
         match packet {
             Packet::Ping(data) if data.as_ref() == b"probe" => {
                 let pong = OutPacket::text(PacketType::Pong, b"probe");
-                self.push_out(ci, pong.ws_frame().clone());
+                self.push_out(ci, pong.into_ws_frame());
                 let s = &mut self.sessions[si];
                 if let Some(up) = &mut s.upgrading {
                     up.probed = true;
@@ -344,7 +341,7 @@ impl Engine {
             *probe = false;
         }
         for p in queued {
-            self.push_out(ci, p.ws_frame().clone());
+            self.push_out(ci, p.into_ws_frame());
         }
         if closing {
             self.finish_close(si);
