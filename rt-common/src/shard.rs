@@ -19,7 +19,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::{mpsc, Arc};
@@ -329,8 +328,8 @@ impl<R: Runtime> ShardDriver<R> {
 }
 
 /// The task of one connection (see [`crate::conn`]), written by hand so that an idle
-/// connection's task is three pointers: a panic in it is caught and stops the shard, as
-/// [`guarded`] does for the shard's other tasks, and the shutdown counts the tasks alive.
+/// connection's task is three pointers: each poll goes through [`Failure::guard`], as the
+/// shard's other tasks do through [`guarded`], and the shutdown counts the tasks alive.
 struct ConnTask<R: Runtime> {
     d: Rc<ShardDriver<R>>,
     id: ConnId,
@@ -342,13 +341,7 @@ impl<R: Runtime> Future for ConnTask<R> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
         let (d, id, conn) = (&self.d, self.id, &self.conn);
-        match catch_unwind(AssertUnwindSafe(|| crate::conn::poll_conn(d, id, conn, cx))) {
-            Ok(poll) => poll,
-            Err(payload) => {
-                d.failure.record(&*payload);
-                Poll::Ready(())
-            }
-        }
+        d.failure.guard(|| crate::conn::poll_conn(d, id, conn, cx))
     }
 }
 

@@ -81,7 +81,7 @@ impl Failure {
     }
 
     /// Records a panic (the first one only) and raises the signal.
-    pub(crate) fn record(&self, payload: &(dyn Any + Send)) {
+    fn record(&self, payload: &(dyn Any + Send)) {
         let message = panic_message(payload);
         let mut slot = self.message.borrow_mut();
         if slot.is_none() {
@@ -92,21 +92,22 @@ impl Failure {
     }
 }
 
-/// Runs `task` catching panics: a panic ends the task and is recorded in `failure`, which
-/// stops the shard (the runtimes disagree on what a panicking task does, so the driver
-/// decides, the same way for all).
+impl Failure {
+    /// One poll of a task, catching a panic: the task then ends and the panic is recorded,
+    /// which stops the shard (the runtimes disagree on what a panicking task does, so the
+    /// driver decides, the same way for all).
+    pub(crate) fn guard(&self, poll: impl FnOnce() -> Poll<()>) -> Poll<()> {
+        catch_unwind(AssertUnwindSafe(poll)).unwrap_or_else(|payload| {
+            self.record(&*payload);
+            Poll::Ready(())
+        })
+    }
+}
+
+/// Runs `task`, each poll through [`Failure::guard`].
 pub(crate) async fn guarded(failure: Rc<Failure>, task: impl Future<Output = ()>) {
     let mut task = pin!(task);
-    poll_fn(
-        |cx| match catch_unwind(AssertUnwindSafe(|| task.as_mut().poll(cx))) {
-            Ok(poll) => poll,
-            Err(payload) => {
-                failure.record(&*payload);
-                Poll::Ready(())
-            }
-        },
-    )
-    .await
+    poll_fn(|cx| failure.guard(|| task.as_mut().poll(cx))).await
 }
 
 /// The message of a panic's payload.

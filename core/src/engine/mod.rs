@@ -116,7 +116,8 @@ impl EngineMessage {
 pub(crate) enum Event {
     /// A session opened (its open packet is queued).
     Opened(SessionId),
-    /// A message of a session: text (UTF-8) or binary.
+    /// A message of a session: text (UTF-8) or binary. It may come after the session closed
+    /// (an earlier event closed it): check [`Engine::is_open`] before acting on it.
     Message {
         session: SessionId,
         data: Bytes,

@@ -264,15 +264,14 @@ impl Engine {
         }
     }
 
-    /// A message for the layer above, unless the session is closing.
+    /// A message for the layer above (which drops it if the session closed in the meantime:
+    /// see [`Engine::is_open`]).
     fn message(&mut self, session: SessionId, data: Bytes, binary: bool) {
-        if self.is_open(session) {
-            self.events.push_back(Event::Message {
-                session,
-                data,
-                binary,
-            });
-        }
+        self.events.push_back(Event::Message {
+            session,
+            data,
+            binary,
+        });
     }
 
     /// A WebSocket starts probing to take over a polling session.
