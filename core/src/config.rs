@@ -139,6 +139,9 @@ pub struct Config {
     pub max_send_buffer: usize,
     /// Most packets accepted in one polling POST body (1000).
     pub max_packets_per_payload: usize,
+    /// Whether a child of a dynamic namespace is forgotten once its last socket left
+    /// (false).
+    pub cleanup_empty_child_namespaces: bool,
 }
 
 impl Default for Config {
@@ -160,6 +163,7 @@ impl Default for Config {
             max_attachments: 10,
             max_send_buffer: 16 * 1024 * 1024,
             max_packets_per_payload: 1000,
+            cleanup_empty_child_namespaces: false,
         }
     }
 }

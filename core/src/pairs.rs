@@ -56,6 +56,28 @@ impl Pairs {
     }
 }
 
+/// Serialized as a JSON object (Node's `headers` and `query` objects), in order.
+impl serde::Serialize for Pairs {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Pairs {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map: Vec<(String, String)> = serde_json::Map::deserialize(deserializer)?
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
+        Ok(Pairs::new(
+            map.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

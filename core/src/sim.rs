@@ -26,15 +26,18 @@
 //! assert_eq!(sim.ws_recv(client).last().map(|(op, _)| *op), Some(8));
 //! ```
 
+use std::cell::{Ref, RefMut};
 use std::collections::HashMap;
 use std::io::IoSlice;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use crate::mesh::{MeshMessage, MeshTarget};
+use crate::mesh::{MeshMessage, MeshPost, MeshTarget};
 use crate::wire::ws::{self, OpCode};
-use crate::{Action, App, ConnId, Shard};
+use crate::{Action, App, ConnId, LocalTask, Shard, SharedShard};
 
 /// Chunks lent by [`Shard::send_queue`] per write (a typical `IOV_MAX` share).
 const IOVECS: usize = 16;
@@ -75,10 +78,54 @@ pub struct Drained {
     pub writes: usize,
 }
 
+/// The mesh of a [`Sim`]: what handlers and [`Io`](crate::Io) handles post, delivered at the
+/// next pump.
+#[derive(Debug)]
+struct Mail {
+    shards: usize,
+    queue: Mutex<Vec<(usize, MeshMessage)>>,
+}
+
+impl MeshPost for Mail {
+    fn shards(&self) -> usize {
+        self.shards
+    }
+
+    fn post(&self, shard: usize, message: MeshMessage) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((shard, message));
+    }
+}
+
+/// A task of a handler, and whether it was woken since its last poll.
+struct SimTask {
+    task: LocalTask,
+    woken: Arc<Flag>,
+}
+
+impl std::fmt::Debug for SimTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SimTask")
+    }
+}
+
+#[derive(Debug, Default)]
+struct Flag(AtomicBool);
+
+impl Wake for Flag {
+    fn wake(self: Arc<Self>) {
+        self.0.store(true, Ordering::Release);
+    }
+}
+
 /// Shards, a clock, and client connections.
 #[derive(Debug)]
 pub struct Sim {
-    shards: Vec<Shard>,
+    shards: Vec<SharedShard>,
+    mail: Arc<Mail>,
+    tasks: Vec<SimTask>,
     now: Instant,
     links: Vec<Link>,
     /// Where each connection is: (shard, connection) to client.
@@ -98,10 +145,20 @@ impl Sim {
     pub fn with_shards(app: Arc<App>, n: usize, start: Instant) -> Sim {
         let now = start;
         let seed = |i: usize| if n == 1 { 7 } else { 11 + i as u64 };
+        let mail = Arc::new(Mail {
+            shards: n,
+            queue: Mutex::new(Vec::new()),
+        });
         Sim {
             shards: (0..n)
-                .map(|i| Shard::with_seed(app.clone(), i, n, now, seed(i)))
+                .map(|i| {
+                    let mut shard = Shard::with_seed(app.clone(), i, n, now, seed(i));
+                    shard.set_mesh(mail.clone());
+                    shard.into_shared()
+                })
                 .collect(),
+            mail,
+            tasks: Vec::new(),
             now,
             links: Vec::new(),
             index: HashMap::new(),
@@ -115,13 +172,24 @@ impl Sim {
     }
 
     /// Shard `i`.
-    pub fn shard(&self, i: usize) -> &Shard {
-        &self.shards[i]
+    pub fn shard(&self, i: usize) -> Ref<'_, Shard> {
+        self.shards[i].borrow()
     }
 
     /// Shard `i`, to feed it directly (then call [`Sim::pump`]).
-    pub fn shard_mut(&mut self, i: usize) -> &mut Shard {
-        &mut self.shards[i]
+    pub fn shard_mut(&mut self, i: usize) -> RefMut<'_, Shard> {
+        self.shards[i].borrow_mut()
+    }
+
+    /// An [`Io`](crate::Io) handle for the shards: what it posts is delivered at the next
+    /// pump.
+    pub fn io(&self) -> crate::Io {
+        crate::Io::new(self.mail.clone())
+    }
+
+    /// Tasks of async handlers still running.
+    pub fn tasks(&self) -> usize {
+        self.tasks.len()
     }
 
     /// Connections handed over between shards so far.
@@ -141,7 +209,7 @@ impl Sim {
             IpAddr::V4(Ipv4Addr::new(127, 0, (n >> 8) as u8, n as u8)),
             40000 + (n % 20000) as u16,
         );
-        let conn = self.shards[shard].accept(self.now, peer);
+        let conn = self.shards[shard].borrow_mut().accept(self.now, peer);
         let client = Client(n);
         self.links.push(Link {
             shard,
@@ -170,7 +238,9 @@ impl Sim {
     pub fn feed(&mut self, client: Client, data: &[u8]) {
         let link = &self.links[client.0];
         if let Some(conn) = link.conn {
-            self.shards[link.shard].receive(self.now, conn, data);
+            self.shards[link.shard]
+                .borrow_mut()
+                .receive(self.now, conn, data);
         }
     }
 
@@ -178,7 +248,7 @@ impl Sim {
     pub fn disconnect(&mut self, client: Client) {
         let link = &self.links[client.0];
         if let Some(conn) = link.conn {
-            self.shards[link.shard].closed(self.now, conn);
+            self.shards[link.shard].borrow_mut().closed(self.now, conn);
         }
         self.pump();
     }
@@ -219,7 +289,9 @@ impl Sim {
 
     /// Gives a mesh message to `shard`, as another shard's (or an `Io` handle's) would come.
     pub fn deliver(&mut self, shard: usize, message: MeshMessage) {
-        self.shards[shard].handle_mesh(self.now, message);
+        self.shards[shard]
+            .borrow_mut()
+            .handle_mesh(self.now, message);
         self.pump();
     }
 
@@ -237,13 +309,17 @@ impl Sim {
     }
 
     fn next_deadline(&self) -> Option<Instant> {
-        self.shards.iter().filter_map(Shard::poll_timeout).min()
+        self.shards
+            .iter()
+            .filter_map(|s| s.borrow().poll_timeout())
+            .min()
     }
 
     /// Calls `handle_timeout` on the shards whose deadline has come.
     fn fire_timers(&mut self) -> bool {
         let mut fired = false;
-        for shard in &mut self.shards {
+        for shard in &self.shards {
+            let mut shard = shard.borrow_mut();
             if shard.poll_timeout().is_some_and(|at| at <= self.now) {
                 shard.handle_timeout(self.now);
                 fired = true;
@@ -277,7 +353,15 @@ impl Sim {
         loop {
             let mut progress = false;
             for s in 0..self.shards.len() {
-                while let Some((target, message)) = self.shards[s].poll_mesh() {
+                while let Some(task) = self.shards[s].borrow_mut().poll_task() {
+                    progress = true;
+                    let woken = Arc::new(Flag(AtomicBool::new(true)));
+                    self.tasks.push(SimTask { task, woken });
+                }
+                loop {
+                    let Some((target, message)) = self.shards[s].borrow_mut().poll_mesh() else {
+                        break;
+                    };
                     progress = true;
                     let count = self.shards.len();
                     let to: Vec<usize> = match target {
@@ -285,18 +369,24 @@ impl Sim {
                         MeshTarget::Shard(k) => vec![k],
                     };
                     for k in to {
-                        self.shards[k].handle_mesh(self.now, message.clone());
+                        self.shards[k]
+                            .borrow_mut()
+                            .handle_mesh(self.now, message.clone());
                     }
                 }
-                while let Some(conn) = self.shards[s].poll_transmit() {
+                loop {
+                    let Some(conn) = self.shards[s].borrow_mut().poll_transmit() else {
+                        break;
+                    };
                     progress = true;
                     let client = match output {
                         Output::Discard => None,
                         _ => Some(self.index[&(s, conn)]),
                     };
                     loop {
+                        let shard = self.shards[s].borrow();
                         let mut slices = [IoSlice::new(&[]); IOVECS];
-                        let n = self.shards[s].send_queue(conn, &mut slices);
+                        let n = shard.send_queue(conn, &mut slices);
                         if n == 0 {
                             break;
                         }
@@ -316,18 +406,57 @@ impl Sim {
                         }
                         out.bytes += written;
                         out.writes += 1;
-                        self.shards[s].advance(conn, written);
+                        drop(shard);
+                        self.shards[s].borrow_mut().advance(conn, written);
                     }
                 }
-                while let Some(action) = self.shards[s].poll_action() {
+                loop {
+                    let Some(action) = self.shards[s].borrow_mut().poll_action() else {
+                        break;
+                    };
                     progress = true;
                     self.act(s, action);
                 }
             }
+            progress |= self.deliver_mail();
+            progress |= self.run_tasks();
             if !progress && !self.fire_timers() {
                 return out;
             }
         }
+    }
+
+    /// Delivers what was posted to the shards; whether there was anything.
+    fn deliver_mail(&mut self) -> bool {
+        let mail = std::mem::take(&mut *self.mail.queue.lock().unwrap_or_else(|e| e.into_inner()));
+        let any = !mail.is_empty();
+        for (shard, message) in mail {
+            self.shards[shard]
+                .borrow_mut()
+                .handle_mesh(self.now, message);
+        }
+        any
+    }
+
+    /// Polls the tasks woken since their last poll; whether any was.
+    fn run_tasks(&mut self) -> bool {
+        let mut any = false;
+        let mut i = 0;
+        while i < self.tasks.len() {
+            if !self.tasks[i].woken.0.swap(false, Ordering::AcqRel) {
+                i += 1;
+                continue;
+            }
+            any = true;
+            let waker = Waker::from(self.tasks[i].woken.clone());
+            let mut cx = Context::from_waker(&waker);
+            if self.tasks[i].task.as_mut().poll(&mut cx).is_ready() {
+                self.tasks.swap_remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        any
     }
 
     fn act(&mut self, s: usize, action: Action) {
@@ -347,7 +476,7 @@ impl Sim {
             Action::HandOver { conn, shard, data } => {
                 let client = self.index.remove(&(s, conn)).expect("a known connection");
                 let peer = SocketAddr::from(([127, 0, 0, 1], 40000));
-                let id = self.shards[shard].adopt(self.now, peer, &data);
+                let id = self.shards[shard].borrow_mut().adopt(self.now, peer, &data);
                 let link = &mut self.links[client.0];
                 link.shard = shard;
                 link.conn = Some(id);

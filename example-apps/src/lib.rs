@@ -203,7 +203,7 @@ pub fn echo_handlers(ns: Namespace) -> Namespace {
         let timeout = values.first().and_then(Value::as_u64).unwrap_or(1000);
         let rest = serde_json::to_vec(&values[1.min(values.len())..]).unwrap_or_else(|_| b"[]".to_vec());
         let payload = Args::new(Some(rest.into()), false, Vec::new());
-        let _ = socket.emit_with_ack("ack-request", &payload, Duration::from_millis(timeout), |socket, result| {
+        let _ = socket.emit_with_ack_callback("ack-request", &payload, Duration::from_millis(timeout), |socket, result| {
             let report = match result {
                 Ok(args) => json!({ "err": null, "args": args.parse::<Vec<Value>>().unwrap_or_default() }),
                 Err(e) => json!({ "err": e.to_string(), "args": [] }),

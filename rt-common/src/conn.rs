@@ -11,6 +11,7 @@
 use std::cell::{Cell, RefCell};
 use std::io::{self, IoSlice};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 use std::time::Instant;
 
@@ -69,7 +70,7 @@ enum Read {
 
 /// One poll of a connection's task: writes while the socket was full, then reads.
 pub(crate) fn poll_conn<R: Runtime>(
-    d: &ShardDriver<R>,
+    d: &Rc<ShardDriver<R>>,
     id: ConnId,
     conn: &Connection<R>,
     cx: &mut Context<'_>,
@@ -122,14 +123,14 @@ pub(crate) fn poll_conn<R: Runtime>(
 
 /// The peer closed the connection, or an I/O error ended it: the core answers with
 /// `Action::Close`, which ends the task.
-fn end<R: Runtime>(d: &ShardDriver<R>, id: ConnId) {
+fn end<R: Runtime>(d: &Rc<ShardDriver<R>>, id: ConnId) {
     d.shard.borrow_mut().closed(Instant::now(), id);
     d.drive();
 }
 
 /// A blocked connection: writes once the socket is writable again, then what is left.
 fn poll_flush<R: Runtime>(
-    d: &ShardDriver<R>,
+    d: &Rc<ShardDriver<R>>,
     id: ConnId,
     conn: &Connection<R>,
     cx: &mut Context<'_>,

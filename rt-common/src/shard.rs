@@ -25,7 +25,7 @@ use std::sync::{mpsc, Arc};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use corelay_core::{Action, App, ConnId, Shard};
+use corelay_core::{Action, App, ConnId, LocalTask, Shard, SharedShard};
 
 use crate::conn::Connection;
 use crate::mesh::{Envelope, Mesh};
@@ -61,7 +61,7 @@ pub(crate) struct Ready {
 /// The state a shard thread's tasks share.
 pub(crate) struct ShardDriver<R: Runtime> {
     pub(crate) index: usize,
-    pub(crate) shard: RefCell<Shard>,
+    pub(crate) shard: SharedShard,
     pub(crate) conns: RefCell<HashMap<ConnId, Rc<Connection<R>>>>,
     /// The read buffer every connection of the shard reads into.
     pub(crate) scratch: RefCell<Box<[u8]>>,
@@ -108,6 +108,10 @@ pub(crate) async fn run<R: Runtime>(start: Start) -> Result<(), ServerError> {
     };
     drop(ready);
     let mut shard = Shard::new(app, index, count, Instant::now());
+    let unix_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    shard.set_wall_clock(Instant::now(), unix_ms);
     shard.set_mesh(mesh.clone());
     let d = Rc::new(ShardDriver::<R>::new(index, shard, mesh));
     R::spawn(guarded(d.failure.clone(), timer_task(d.clone())));
@@ -222,7 +226,7 @@ impl<R: Runtime> ShardDriver<R> {
     fn new(index: usize, shard: Shard, mesh: Arc<Mesh>) -> Self {
         ShardDriver {
             index,
-            shard: RefCell::new(shard),
+            shard: shard.into_shared(),
             conns: RefCell::new(HashMap::new()),
             scratch: RefCell::new(vec![0; SCRATCH].into_boxed_slice()),
             mesh,
@@ -250,10 +254,17 @@ impl<R: Runtime> ShardDriver<R> {
     }
 
     /// Drains every output of the core (see the module docs for the order).
-    pub(crate) fn drive(&self) {
+    pub(crate) fn drive(self: &Rc<Self>) {
         let mut shard = self.shard.borrow_mut();
         loop {
             let mut progress = false;
+            while let Some(task) = shard.poll_task() {
+                progress = true;
+                R::spawn(AppTask {
+                    d: self.clone(),
+                    task,
+                });
+            }
             while let Some((target, message)) = shard.poll_mesh() {
                 progress = true;
                 self.mesh.route(self.index, target, message);
@@ -324,6 +335,28 @@ impl<R: Runtime> ShardDriver<R> {
         for (_, conn) in self.conns.borrow_mut().drain() {
             conn.close();
         }
+    }
+}
+
+/// A task of the application (an async handler's future): after each of its polls the
+/// shard is drained, so that what it did reaches the wire at once.
+struct AppTask<R: Runtime> {
+    d: Rc<ShardDriver<R>>,
+    task: LocalTask,
+}
+
+impl<R: Runtime> Future for AppTask<R> {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = &mut *self;
+        let d = &this.d;
+        let task = &mut this.task;
+        d.failure.guard(|| {
+            let done = task.as_mut().poll(cx);
+            d.drive();
+            done
+        })
     }
 }
 

@@ -2,13 +2,17 @@
 //! handlers of a bare Engine.IO server.
 
 use std::fmt;
+use std::future::Future;
 use std::sync::Arc;
 
-use super::{EngineSocket, Socket};
+use super::{EngineSocket, OwnedEvent, Socket, SocketRef};
 use crate::config::Config;
 use crate::engine::{EngineMessage, Hooks, HttpResponse};
-use crate::shard::{App, EngineHandlers, EventHandler, Mode, NamespaceHandlers};
-use crate::socketio::{ConnectError, DisconnectReason, Event, Handshake};
+use crate::shard::{
+    App, EngineHandlers, EventHandler, Listener, Matcher, Middleware, MiddlewareFuture, Mode,
+    NamespaceHandlers, Shard,
+};
+use crate::socketio::{ConnectError, DisconnectReason, Event};
 use crate::wire::http::RequestHead;
 
 impl App {
@@ -38,44 +42,164 @@ impl fmt::Debug for Namespace {
 }
 
 impl Namespace {
-    /// Runs before a client joins: the first `Err` refuses it with a CONNECT_ERROR
-    /// (`io.of(nsp).use(...)` in Node).
+    /// Runs before a client joins, given its socket (not in the namespace yet: it has its
+    /// id, handshake and data, and can set data): the first `Err` refuses it with a
+    /// CONNECT_ERROR (`io.of(nsp).use(...)` in Node). Middlewares run in the order added.
     pub fn middleware<F>(mut self, f: F) -> Self
     where
-        F: Fn(&Handshake<'_>) -> Result<(), ConnectError> + Send + Sync + 'static,
+        F: Fn(&mut Socket<'_>) -> Result<(), ConnectError> + Send + Sync + 'static,
     {
-        self.0.middlewares.push(Arc::new(f));
+        let f = move |shard: &mut Shard, id| f(&mut Socket::new(shard, id));
+        self.0.middlewares.push(Middleware::Sync(Arc::new(f)));
         self
     }
 
-    /// Runs when a socket has joined (`on("connection")`).
+    /// As [`Namespace::middleware`], awaiting a future: the client waits until it is done
+    /// (the socket is reached through its [`SocketRef`] meanwhile).
+    pub fn middleware_async<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), ConnectError>> + 'static,
+    {
+        let f = move |shard: &mut Shard, id| -> MiddlewareFuture {
+            Box::pin(f(SocketRef::new(shard, id)))
+        };
+        self.0.middlewares.push(Middleware::Async(Arc::new(f)));
+        self
+    }
+
+    /// Runs when a socket has joined (`on("connection")`); several run in the order added.
     pub fn on_connection<F>(mut self, f: F) -> Self
     where
         F: Fn(&mut Socket<'_>) + Send + Sync + 'static,
     {
-        self.0.on_connection = Some(Arc::new(move |shard, id| f(&mut Socket::new(shard, id))));
+        let f = move |shard: &mut Shard, id| f(&mut Socket::new(shard, id));
+        self.0.on_connection.push(Arc::new(f));
         self
     }
 
-    /// Runs for each event named `event` (`socket.on(event)`).
-    pub fn on<F>(mut self, event: &str, f: F) -> Self
+    /// As [`Namespace::on_connection`], as a task on the socket's shard.
+    pub fn on_connection_async<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(SocketRef) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let f = move |shard: &mut Shard, id| {
+            let task = f(SocketRef::new(shard, id));
+            shard.spawn(task);
+        };
+        self.0.on_connection.push(Arc::new(f));
+        self
+    }
+
+    /// Runs for each event named `event` (`socket.on(event)`); several listeners of one
+    /// event run in the order added, each with the event (answer an acknowledgement once).
+    pub fn on<F>(self, event: &str, f: F) -> Self
     where
         F: Fn(&mut Socket<'_>, Event<'_>) + Send + Sync + 'static,
     {
-        let handler: EventHandler = Arc::new(move |shard, id, e| f(&mut Socket::new(shard, id), e));
-        self.0.events.insert(event.to_owned(), handler);
+        self.listen(event, sync_handler(f), false)
+    }
+
+    /// As [`Namespace::on`], for the first such event of each socket only (`socket.once`).
+    /// A namespace has at most 64 `once` listeners.
+    pub fn once<F>(self, event: &str, f: F) -> Self
+    where
+        F: Fn(&mut Socket<'_>, Event<'_>) + Send + Sync + 'static,
+    {
+        self.listen(event, sync_handler(f), true)
+    }
+
+    /// As [`Namespace::on`], as a task on the socket's shard: the future gets the socket as
+    /// a [`SocketRef`] and the event with its [`AckSender`](crate::AckSender), both valid
+    /// across awaits.
+    pub fn on_async<F, Fut>(self, event: &str, f: F) -> Self
+    where
+        F: Fn(SocketRef, OwnedEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        let name: Arc<str> = event.into();
+        self.listen(event, async_handler(Some(name), f), false)
+    }
+
+    fn listen(mut self, event: &str, handler: EventHandler, once: bool) -> Self {
+        let once = once.then(|| {
+            let bit = self.0.once_count;
+            assert!(bit < 64, "a namespace has at most 64 `once` listeners");
+            self.0.once_count += 1;
+            bit
+        });
+        let listener = Listener { handler, once };
+        self.0
+            .events
+            .entry(event.into())
+            .or_default()
+            .push(listener);
         self
     }
 
-    /// Runs for each event that has no handler of its own (`socket.onAny`, for unhandled
-    /// names only).
+    /// Runs for every event a socket receives, before its own listeners and the per-packet
+    /// middlewares (`socket.onAny`); several run in the order added.
     pub fn on_any<F>(mut self, f: F) -> Self
     where
         F: Fn(&mut Socket<'_>, Event<'_>) + Send + Sync + 'static,
     {
-        self.0.on_any = Some(Arc::new(move |shard, id, e| {
-            f(&mut Socket::new(shard, id), e)
-        }));
+        self.0.any.push(sync_handler(f));
+        self
+    }
+
+    /// As [`Namespace::on_any`], before the `on_any` listeners added so far
+    /// (`socket.prependAny`).
+    pub fn prepend_any<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut Socket<'_>, Event<'_>) + Send + Sync + 'static,
+    {
+        self.0.any.insert(0, sync_handler(f));
+        self
+    }
+
+    /// As [`Namespace::on_any`], as a task on the socket's shard.
+    pub fn on_any_async<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(SocketRef, OwnedEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = ()> + 'static,
+    {
+        self.0.any.push(async_handler(None, f));
+        self
+    }
+
+    /// Runs for every event emitted to one socket (`socket.onAnyOutgoing`), with its name
+    /// and its arguments as a JSON array; not for broadcasts.
+    pub fn on_any_outgoing<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut Socket<'_>, &str, &serde_json::Value) + Send + Sync + 'static,
+    {
+        let f = move |shard: &mut Shard, id, event: &str, args: &serde_json::Value| {
+            f(&mut Socket::new(shard, id), event, args)
+        };
+        self.0.any_outgoing.push(Arc::new(f));
+        self
+    }
+
+    /// Runs for every event a socket receives, before its listeners (`socket.use`): an `Err`
+    /// drops the event and hands the message to the [`Namespace::on_error`] listeners.
+    pub fn packet_middleware<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut Socket<'_>, &Event<'_>) -> Result<(), String> + Send + Sync + 'static,
+    {
+        let f =
+            move |shard: &mut Shard, id, event: &Event<'_>| f(&mut Socket::new(shard, id), event);
+        self.0.packet_middlewares.push(Arc::new(f));
+        self
+    }
+
+    /// Runs when a per-packet middleware refused an event (`socket.on("error")`).
+    pub fn on_error<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut Socket<'_>, &str) + Send + Sync + 'static,
+    {
+        let f = move |shard: &mut Shard, id, message: &str| f(&mut Socket::new(shard, id), message);
+        self.0.on_error.push(Arc::new(f));
         self
     }
 
@@ -84,9 +208,8 @@ impl Namespace {
     where
         F: Fn(&mut Socket<'_>, DisconnectReason) + Send + Sync + 'static,
     {
-        self.0.on_disconnecting = Some(Arc::new(move |shard, id, r| {
-            f(&mut Socket::new(shard, id), r)
-        }));
+        let f = move |shard: &mut Shard, id, r| f(&mut Socket::new(shard, id), r);
+        self.0.on_disconnecting.push(Arc::new(f));
         self
     }
 
@@ -95,11 +218,31 @@ impl Namespace {
     where
         F: Fn(&mut Socket<'_>, DisconnectReason) + Send + Sync + 'static,
     {
-        self.0.on_disconnect = Some(Arc::new(move |shard, id, r| {
-            f(&mut Socket::new(shard, id), r)
-        }));
+        let f = move |shard: &mut Shard, id, r| f(&mut Socket::new(shard, id), r);
+        self.0.on_disconnect.push(Arc::new(f));
         self
     }
+}
+
+/// A synchronous event handler, erased.
+fn sync_handler<F>(f: F) -> EventHandler
+where
+    F: Fn(&mut Socket<'_>, Event<'_>) + Send + Sync + 'static,
+{
+    Arc::new(move |shard, id, e| f(&mut Socket::new(shard, id), e))
+}
+
+/// An async event handler, erased: it makes the task and queues it on the shard.
+fn async_handler<F, Fut>(name: Option<Arc<str>>, f: F) -> EventHandler
+where
+    F: Fn(SocketRef, OwnedEvent) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + 'static,
+{
+    Arc::new(move |shard, id, e| {
+        let event = OwnedEvent::new(shard, id, name.as_ref(), e);
+        let task = f(SocketRef::new(shard, id), event);
+        shard.spawn(task);
+    })
 }
 
 /// Builds an [`App`]: the settings and HTTP hooks every application has, and the handlers of
@@ -187,9 +330,48 @@ impl<M> AppBuilder<M> {
 
 impl AppBuilder<SocketIoMode> {
     /// Adds a namespace (`io.of(name)`); `f` registers its handlers.
-    pub fn namespace(mut self, name: &str, f: impl FnOnce(Namespace) -> Namespace) -> Self {
+    pub fn namespace(self, name: &str, f: impl FnOnce(Namespace) -> Namespace) -> Self {
+        self.add_namespace(name, None, f)
+    }
+
+    /// Adds a dynamic namespace (`io.of(/pattern/)`): every name the regular expression
+    /// matches becomes a child namespace when a client first connects to it, with the
+    /// handlers `f` registers; a broadcast from [`Io::of`](crate::Io::of) with `pattern`
+    /// reaches every child. Names that a plain namespace has are never children.
+    ///
+    /// # Panics
+    ///
+    /// If `pattern` is not a valid regular expression (`regex-lite` syntax).
+    pub fn dynamic_namespace(self, pattern: &str, f: impl FnOnce(Namespace) -> Namespace) -> Self {
+        let re = regex_lite::Regex::new(pattern)
+            .unwrap_or_else(|e| panic!("invalid namespace pattern {pattern:?}: {e}"));
+        self.add_namespace(pattern, Some(Matcher::Pattern(re)), f)
+    }
+
+    /// As [`AppBuilder::dynamic_namespace`], with a function deciding from the name and the
+    /// CONNECT auth object (`io.of((name, auth, next) => ...)`); `key` names it for
+    /// [`Io::of`](crate::Io::of).
+    pub fn dynamic_namespace_fn<M>(
+        self,
+        key: &str,
+        matches: M,
+        f: impl FnOnce(Namespace) -> Namespace,
+    ) -> Self
+    where
+        M: Fn(&str, &serde_json::Value) -> bool + Send + Sync + 'static,
+    {
+        self.add_namespace(key, Some(Matcher::Function(Arc::new(matches))), f)
+    }
+
+    fn add_namespace(
+        mut self,
+        name: &str,
+        matcher: Option<Matcher>,
+        f: impl FnOnce(Namespace) -> Namespace,
+    ) -> Self {
         let ns = f(Namespace(NamespaceHandlers {
             name: name.to_owned(),
+            matcher,
             ..NamespaceHandlers::default()
         }));
         let namespaces = &mut self.mode.0;

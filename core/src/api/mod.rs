@@ -5,14 +5,20 @@
 //! shard owning the socket, and whatever it does (emit, join, broadcast, disconnect) is done
 //! there, on that thread, without a lock.
 
+mod ack;
 mod builder;
 mod engine_socket;
+mod handshake;
 mod io;
 mod operator;
 mod socket;
+mod socket_ref;
 
+pub use ack::{AckFuture, AckSender};
 pub use builder::{AppBuilder, EngineBuilder, EngineMode, Namespace, SocketIoMode};
 pub use engine_socket::EngineSocket;
+pub use handshake::SocketHandshake;
 pub use io::Io;
 pub use operator::{BroadcastOperator, IoOperator, Local, Operator, Reach, Remote};
 pub use socket::Socket;
+pub use socket_ref::{OwnedEvent, SocketRef};

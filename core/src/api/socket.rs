@@ -1,19 +1,21 @@
 //! What a handler holds: a [`Socket`], one client in one namespace.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::Serialize;
 
+use super::handshake::js_date;
 use super::operator::{Local, Operator};
-use super::Io;
+use super::{AckFuture, AckSender, Io, SocketHandshake, SocketRef};
 use crate::engine::HandshakeData;
 use crate::id::SocketId;
 use crate::pairs::Pairs;
 use crate::shard::Shard;
 use crate::socketio::{
-    check_name, encode_ack, encode_event, AckError, Args, DisconnectReason, EmitError, SocketState,
+    check_name, encode_ack, encode_event, AckError, Args, Data, DisconnectReason, EmitError,
+    SocketState,
 };
 
 /// One client's socket in one namespace, lent to a handler.
@@ -70,27 +72,27 @@ impl<'a> Socket<'a> {
         serde_json::from_str(self.auth()).unwrap_or_default()
     }
 
-    fn handshake(&self) -> Option<&HandshakeData> {
+    fn handshake_data(&self) -> Option<&HandshakeData> {
         self.shard.engine.handshake(self.state()?.session)
     }
 
     /// Headers of the request that opened the connection (lower-case names).
     pub fn headers(&self) -> &Pairs {
         static NONE: OnceLock<Pairs> = OnceLock::new();
-        self.handshake()
+        self.handshake_data()
             .map_or_else(|| NONE.get_or_init(Pairs::default), |h| &h.headers)
     }
 
     /// Query parameters of that request.
     pub fn query(&self) -> &Pairs {
         static NONE: OnceLock<Pairs> = OnceLock::new();
-        self.handshake()
+        self.handshake_data()
             .map_or_else(|| NONE.get_or_init(Pairs::default), |h| &h.query)
     }
 
     /// The client's address.
     pub fn address(&self) -> Option<SocketAddr> {
-        self.handshake().map(|h| h.address)
+        self.handshake_data().map(|h| h.address)
     }
 
     /// Sends an event to this client. A tuple is several arguments, `()` none, anything else
@@ -98,10 +100,32 @@ impl<'a> Socket<'a> {
     pub fn emit<T: Serialize + ?Sized>(&mut self, event: &str, args: &T) -> Result<(), EmitError> {
         check_name(event)?;
         let packets = encode_event(self.namespace_of_live()?, event, None, args)?;
+        self.outgoing(event, args);
         self.shard
             .sio
             .send(&mut self.shard.engine, self.id, &packets);
         Ok(())
+    }
+
+    /// Calls the `on_any_outgoing` listeners, if any, with the event about to be sent.
+    fn outgoing<T: Serialize + ?Sized>(&mut self, event: &str, args: &T) {
+        let Some(ns) = self.state().map(|s| s.ns) else {
+            return;
+        };
+        let Some((app, tag)) = self.shard.handlers_of(ns) else {
+            return;
+        };
+        let listeners = &app
+            .handlers(tag)
+            .expect("checked by handlers_of")
+            .any_outgoing;
+        if listeners.is_empty() {
+            return;
+        }
+        let value = crate::socketio::payload::args_value(args);
+        for listener in listeners {
+            listener(self.shard, self.id, event, &value);
+        }
     }
 
     /// The namespace name of a connected socket.
@@ -110,9 +134,24 @@ impl<'a> Socket<'a> {
         Ok(self.shard.sio.name(ns))
     }
 
-    /// Sends an event and waits for the client's acknowledgement: `callback` gets its
-    /// arguments, or [`AckError::Timeout`] after `timeout`.
-    pub fn emit_with_ack<T, F>(
+    /// Sends an event and returns the client's answer to await: its arguments, or
+    /// [`AckError::Timeout`] after `timeout`, or [`AckError::Disconnected`] if the socket
+    /// leaves first (Node's `socket.timeout(t).emitWithAck(...)`). The future is `Send`.
+    pub fn emit_with_ack<T: Serialize + ?Sized>(
+        &mut self,
+        event: &str,
+        args: &T,
+        timeout: Duration,
+    ) -> Result<AckFuture, EmitError> {
+        let (future, complete) = AckFuture::new();
+        self.emit_with_ack_callback(event, args, timeout, move |_, result| complete(result))?;
+        Ok(future)
+    }
+
+    /// As [`Socket::emit_with_ack`], with a callback that runs on this shard when the answer
+    /// comes (or times out), given the socket (Node's `socket.timeout(t).emit(..., callback)`).
+    /// Dropped if the socket leaves first.
+    pub fn emit_with_ack_callback<T, F>(
         &mut self,
         event: &str,
         args: &T,
@@ -132,6 +171,7 @@ impl<'a> Socket<'a> {
             .next_ack(self.id)
             .ok_or(EmitError::Disconnected)?;
         let packets = encode_event(nsp, event, Some(next), args)?;
+        self.outgoing(event, args);
         let callback = Box::new(move |shard: &mut Shard, id, result| {
             callback(&mut Socket::new(shard, id), result)
         });
@@ -141,6 +181,60 @@ impl<'a> Socket<'a> {
             .sio
             .send(&mut self.shard.engine, self.id, &packets);
         Ok(())
+    }
+
+    /// The sender of acknowledgement `id` (from [`crate::Event::ack`]), to answer later or
+    /// from elsewhere.
+    pub fn ack_sender(&self, id: u64) -> Result<AckSender, EmitError> {
+        let s = self.live()?;
+        let nsp: Arc<str> = self.shard.sio.name(s.ns).into();
+        Ok(AckSender::new(self.shard, nsp, s.id.clone(), id))
+    }
+
+    /// A handle to this socket that a task can keep across awaits.
+    pub fn handle(&self) -> SocketRef {
+        SocketRef::new(self.shard, self.id)
+    }
+
+    /// Runs `task` on this shard's thread (a local task of the runtime: it need not be
+    /// `Send`); what it does through a [`SocketRef`] reaches the wire after each of its polls.
+    pub fn spawn(&mut self, task: impl std::future::Future<Output = ()> + 'static) {
+        self.shard.spawn(task);
+    }
+
+    /// The socket's data (Node's `socket.data`), when it is a `T`.
+    pub fn data<T: 'static>(&self) -> Option<&T> {
+        self.state()?.data.as_ref()?.get()
+    }
+
+    /// The socket's data, when it is a `T`, to change in place.
+    pub fn data_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        self.shard.sio.socket_mut(self.id)?.data.as_mut()?.get_mut()
+    }
+
+    /// Sets the socket's data. It must serialize: `fetch_sockets` carries it to other shards
+    /// (as JSON).
+    pub fn set_data<T: Serialize + 'static>(&mut self, value: T) {
+        if let Some(s) = self.shard.sio.socket_mut(self.id) {
+            s.data = Some(Data::new(value));
+        }
+    }
+
+    /// The handshake (Node's `socket.handshake`).
+    pub fn handshake(&self) -> SocketHandshake {
+        let hs = self.handshake_data();
+        let issued = hs.map_or(0, |h| self.shard.wall_ms(h.opened));
+        SocketHandshake {
+            headers: self.headers().clone(),
+            time: js_date(issued),
+            address: hs.map_or_else(String::new, |h| h.address.ip().to_string()),
+            xdomain: self.headers().get("origin").is_some(),
+            secure: false,
+            issued,
+            url: hs.map_or_else(String::new, |h| h.url.to_string()),
+            query: self.query().clone(),
+            auth: self.auth_value(),
+        }
     }
 
     /// Answers the client's acknowledgement request `id` (from [`crate::Event::ack`]).

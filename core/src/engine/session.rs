@@ -36,6 +36,10 @@ pub(crate) struct HandshakeData {
     pub(crate) headers: Pairs,
     pub(crate) query: Pairs,
     pub(crate) address: SocketAddr,
+    /// The request target (path and query).
+    pub(crate) url: Box<str>,
+    /// When the session opened.
+    pub(crate) opened: Instant,
 }
 
 /// An Engine.IO session.
@@ -116,6 +120,11 @@ impl Engine {
                         .map(|(n, v)| (n.as_str(), v.as_str())),
                 ),
                 address,
+                url: match head.query.is_empty() {
+                    true => head.path.as_str().into(),
+                    false => format!("{}?{}", head.path, head.query).into(),
+                },
+                opened: self.now,
             }),
             flush_pending: false,
         };

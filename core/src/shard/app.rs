@@ -8,19 +8,35 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use super::Shard;
 use crate::config::Config;
 use crate::engine::{EngineMessage, Hooks};
-use crate::id::{NsId, SessionId, SocketId};
-use crate::socketio::{AckError, Args, ConnectError, DisconnectReason, Event, Handshake};
+use crate::id::{SessionId, SocketId};
+use crate::socketio::{AckError, Args, ConnectError, DisconnectReason, Event};
 
 pub(crate) type ConnectionHandler = Arc<dyn Fn(&mut Shard, SocketId) + Send + Sync>;
 pub(crate) type EventHandler = Arc<dyn Fn(&mut Shard, SocketId, Event<'_>) + Send + Sync>;
 pub(crate) type DisconnectHandler =
     Arc<dyn Fn(&mut Shard, SocketId, DisconnectReason) + Send + Sync>;
-pub(crate) type Middleware = Arc<dyn Fn(&Handshake<'_>) -> Result<(), ConnectError> + Send + Sync>;
+/// A future of an async middleware.
+pub(crate) type MiddlewareFuture = Pin<Box<dyn Future<Output = Result<(), ConnectError>>>>;
+/// A namespace middleware (`io.use`), run before a socket joins.
+pub(crate) enum Middleware {
+    Sync(Arc<dyn Fn(&mut Shard, SocketId) -> Result<(), ConnectError> + Send + Sync>),
+    Async(Arc<dyn Fn(&mut Shard, SocketId) -> MiddlewareFuture + Send + Sync>),
+}
+/// A per-packet middleware (`socket.use`): `Err` drops the packet and reports the error.
+pub(crate) type PacketMiddleware =
+    Arc<dyn Fn(&mut Shard, SocketId, &Event<'_>) -> Result<(), String> + Send + Sync>;
+/// An "error" listener of a socket: what a per-packet middleware refused.
+pub(crate) type ErrorHandler = Arc<dyn Fn(&mut Shard, SocketId, &str) + Send + Sync>;
+/// A listener of what is emitted to a socket (`onAnyOutgoing`): the event and its arguments.
+pub(crate) type OutgoingHandler =
+    Arc<dyn Fn(&mut Shard, SocketId, &str, &serde_json::Value) + Send + Sync>;
 /// What a pending acknowledgement does when it comes (or times out).
 pub(crate) type AckCallback = Box<dyn FnOnce(&mut Shard, SocketId, Result<Args, AckError>)>;
 pub(crate) type EngineOpenHandler = Arc<dyn Fn(&mut Shard, SessionId) + Send + Sync>;
@@ -28,24 +44,53 @@ pub(crate) type EngineMessageHandler =
     Arc<dyn Fn(&mut Shard, SessionId, EngineMessage) + Send + Sync>;
 pub(crate) type EngineCloseHandler = Arc<dyn Fn(&str, DisconnectReason) + Send + Sync>;
 
-/// The handlers of one namespace.
+/// A listener of one event.
+pub(crate) struct Listener {
+    pub(crate) handler: EventHandler,
+    /// For a `once` listener: its bit in each socket's record of the ones that ran.
+    pub(crate) once: Option<u32>,
+}
+
+/// How a dynamic namespace recognises the names of its children.
+pub(crate) enum Matcher {
+    Pattern(regex_lite::Regex),
+    Function(Arc<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>),
+}
+
+impl Matcher {
+    pub(crate) fn matches(&self, name: &str, auth: &[u8]) -> bool {
+        match self {
+            Matcher::Pattern(re) => re.is_match(name),
+            Matcher::Function(f) => f(name, &serde_json::from_slice(auth).unwrap_or_default()),
+        }
+    }
+}
+
+/// The handlers of one namespace (or of a dynamic namespace's children).
 #[derive(Default)]
 pub(crate) struct NamespaceHandlers {
     pub(crate) name: String,
+    pub(crate) matcher: Option<Matcher>,
     pub(crate) middlewares: Vec<Middleware>,
-    pub(crate) on_connection: Option<ConnectionHandler>,
-    pub(crate) events: HashMap<String, EventHandler>,
-    pub(crate) on_any: Option<EventHandler>,
-    pub(crate) on_disconnecting: Option<DisconnectHandler>,
-    pub(crate) on_disconnect: Option<DisconnectHandler>,
+    pub(crate) on_connection: Vec<ConnectionHandler>,
+    pub(crate) events: HashMap<Arc<str>, Vec<Listener>>,
+    /// `once` listeners so far (each has a bit).
+    pub(crate) once_count: u32,
+    pub(crate) any: Vec<EventHandler>,
+    pub(crate) any_outgoing: Vec<OutgoingHandler>,
+    pub(crate) packet_middlewares: Vec<PacketMiddleware>,
+    pub(crate) on_error: Vec<ErrorHandler>,
+    pub(crate) on_disconnecting: Vec<DisconnectHandler>,
+    pub(crate) on_disconnect: Vec<DisconnectHandler>,
 }
 
 impl fmt::Debug for NamespaceHandlers {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut events: Vec<&String> = self.events.keys().collect();
+        let mut events: Vec<&Arc<str>> = self.events.keys().collect();
         events.sort();
         f.debug_struct("Namespace")
             .field("name", &self.name)
+            .field("dynamic", &self.matcher.is_some())
             .field("events", &events)
             .finish_non_exhaustive()
     }
@@ -88,22 +133,40 @@ impl App {
         &self.config
     }
 
-    /// The handlers of a namespace.
-    pub(crate) fn namespace(&self, ns: NsId) -> Option<&NamespaceHandlers> {
+    /// The handlers of namespaces, by tag (their index).
+    fn namespaces(&self) -> &[NamespaceHandlers] {
         match &self.mode {
-            Mode::SocketIo(namespaces) => namespaces.get(ns.index()),
-            Mode::Engine(_) => None,
+            Mode::SocketIo(namespaces) => namespaces,
+            Mode::Engine(_) => &[],
         }
     }
 
-    /// The names of the namespaces, by [`NsId`].
-    pub(crate) fn namespace_names(&self) -> Vec<Box<str>> {
-        match &self.mode {
-            Mode::SocketIo(namespaces) => {
-                namespaces.iter().map(|n| n.name.as_str().into()).collect()
-            }
-            Mode::Engine(_) => Vec::new(),
-        }
+    /// The handlers tagged `tag`.
+    pub(crate) fn handlers(&self, tag: u32) -> Option<&NamespaceHandlers> {
+        self.namespaces().get(tag as usize)
+    }
+
+    /// The namespaces that exist from the start, with their tags.
+    pub(crate) fn static_namespaces(&self) -> Vec<(Arc<str>, u32)> {
+        let all = self.namespaces().iter().enumerate();
+        all.filter(|(_, n)| n.matcher.is_none())
+            .map(|(i, n)| (n.name.as_str().into(), i as u32))
+            .collect()
+    }
+
+    /// The tag of the dynamic namespace a new name belongs to, if any (the first that
+    /// matches, in the order they were added).
+    pub(crate) fn match_dynamic(&self, name: &str, auth: &[u8]) -> Option<u32> {
+        let all = self.namespaces().iter().enumerate();
+        all.filter_map(|(i, n)| Some((i, n.matcher.as_ref()?)))
+            .find(|(_, m)| m.matches(name, auth))
+            .map(|(i, _)| i as u32)
+    }
+
+    /// The tag of the namespace (or dynamic namespace) named `name` when it was built.
+    pub(crate) fn tag_of(&self, name: &str) -> Option<u32> {
+        let mut all = self.namespaces().iter();
+        all.position(|n| n.name == name).map(|i| i as u32)
     }
 
     /// The handlers of a bare Engine.IO application.

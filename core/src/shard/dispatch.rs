@@ -1,16 +1,17 @@
 //! What an input means for the application: the engine's events go to the Socket.IO layer
 //! (or to a bare Engine.IO application), and Socket.IO packets to the handlers.
 
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::Bytes;
 
-use super::Shard;
+use super::{App, Middleware, Shard};
 use crate::engine::{CloseReason, EngineMessage, Event as EngineEvent};
-use crate::id::{SessionId, SocketId};
+use crate::id::{NsId, SessionId, SocketId};
 use crate::socketio::{
-    encode_connect_error, encode_connected, encode_plain, AckError, Args, DisconnectReason, Event,
-    Handshake,
+    encode_connect_error, encode_connected, encode_plain, AckError, Args, ConnectError,
+    DisconnectReason, Event,
 };
 use crate::wire::sio::{self, PacketType};
 
@@ -43,6 +44,7 @@ impl Shard {
             }
         }
         self.sio.reap();
+        self.cleanup_namespaces();
     }
 
     fn opened(&mut self, si: SessionId) {
@@ -108,42 +110,122 @@ impl Shard {
     /// A CONNECT to a namespace: the middlewares decide, then the socket joins.
     fn connect(&mut self, si: SessionId, packet: sio::Packet) {
         let nsp = packet.nsp_str();
-        let Some(ns) = self.sio.namespace(nsp) else {
-            let refusal = encode_connect_error(nsp, "Invalid namespace", None);
-            self.engine.send(si, refusal);
-            return;
-        };
         // Copied: a view would keep the whole frame it came in alive for the socket's life.
         let auth = packet
             .data
             .as_deref()
             .map_or_else(|| Bytes::from_static(b"{}"), Bytes::copy_from_slice);
-        let app = self.app.clone();
-        let Some(namespace) = app.namespace(ns) else {
+        let ns = match self.sio.namespace(nsp) {
+            Some(ns) => ns,
+            None => match self.app.match_dynamic(nsp, &auth) {
+                Some(tag) => self.sio.add_namespace(nsp.into(), tag, true),
+                None => {
+                    let refusal = encode_connect_error(nsp, "Invalid namespace", None);
+                    self.engine.send(si, refusal);
+                    return;
+                }
+            },
+        };
+        let sk = self.sio.create(si, ns, auth);
+        self.run_middlewares(sk, 0);
+    }
+
+    /// The handlers of a namespace (a child's are its parent's).
+    pub(crate) fn handlers_of(&self, ns: NsId) -> Option<(Arc<App>, u32)> {
+        let tag = self.sio.entry(ns).tag;
+        self.app.handlers(tag)?;
+        Some((self.app.clone(), tag))
+    }
+
+    /// Runs a connecting socket's middlewares from the `from`-th on: the first refusal
+    /// answers CONNECT_ERROR; an async one is awaited in a task, which goes on with the rest;
+    /// once all agree, the socket joins.
+    pub(crate) fn run_middlewares(&mut self, sk: SocketId, from: usize) {
+        let Some(ns) = self.sio.socket(sk).map(|s| s.ns) else {
             return;
         };
-        if let Some(hs) = self.engine.handshake(si) {
-            let handshake = Handshake {
-                auth: std::str::from_utf8(&auth).unwrap_or("{}"),
-                headers: &hs.headers,
-                query: &hs.query,
-                address: hs.address,
-            };
-            for middleware in &namespace.middlewares {
-                if let Err(e) = middleware(&handshake) {
-                    let refusal = encode_connect_error(nsp, &e.message, e.data.as_deref());
-                    self.engine.send(si, refusal);
+        let Some((app, tag)) = self.handlers_of(ns) else {
+            return;
+        };
+        let namespace = &app
+            .handlers(tag)
+            .expect("checked by handlers_of")
+            .middlewares;
+        for (i, middleware) in namespace.iter().enumerate().skip(from) {
+            match middleware {
+                Middleware::Sync(f) => {
+                    if let Err(e) = f(self, sk) {
+                        return self.refuse(sk, e);
+                    }
+                }
+                Middleware::Async(f) => {
+                    let future = f(self, sk);
+                    let this = self.this();
+                    self.spawn(async move {
+                        let result = future.await;
+                        let Some(shard) = this.upgrade() else {
+                            return;
+                        };
+                        let mut shard = shard.borrow_mut();
+                        match result {
+                            Ok(()) => shard.run_middlewares(sk, i + 1),
+                            Err(e) => shard.refuse(sk, e),
+                        }
+                    });
                     return;
                 }
             }
         }
-        let sk = self.sio.connect(si, ns, auth);
-        let id = &self.sio.socket(sk).map_or("", |s| &*s.id);
+        self.admit(sk);
+    }
+
+    /// A middleware refused a connecting socket.
+    fn refuse(&mut self, sk: SocketId, e: ConnectError) {
+        let Some(s) = self.sio.socket(sk).filter(|s| !s.connected) else {
+            return;
+        };
+        let (si, ns) = (s.session, s.ns);
+        let refusal = encode_connect_error(self.sio.name(ns), &e.message, e.data.as_deref());
+        if self.engine.is_open(si) {
+            self.engine.send(si, refusal);
+        }
+        self.sio.discard(sk);
+        self.cleanup_namespaces();
+    }
+
+    /// The middlewares let a socket in: it joins its namespace, the client is told, and
+    /// the connection handlers run.
+    fn admit(&mut self, sk: SocketId) {
+        if !self.sio.enter(sk) {
+            return self.cleanup_namespaces();
+        }
+        let Some(s) = self.sio.socket(sk) else {
+            return;
+        };
+        let (si, ns) = (s.session, s.ns);
+        let Some((app, tag)) = self.handlers_of(ns) else {
+            return;
+        };
+        let connected = encode_connected(self.sio.name(ns), &s.id);
         // Node writes the answer on its own; what the handler sends follows in later writes.
-        self.engine
-            .send_alone(si, encode_connected(&namespace.name, id));
-        if let Some(h) = namespace.on_connection.clone() {
+        self.engine.send_alone(si, connected);
+        for h in &app
+            .handlers(tag)
+            .expect("checked by handlers_of")
+            .on_connection
+        {
             h(self, sk);
+        }
+    }
+
+    /// Forgets the children of dynamic namespaces left without sockets, when the app says
+    /// so (`cleanup_empty_child_namespaces`).
+    pub(crate) fn cleanup_namespaces(&mut self) {
+        let emptied = self.sio.take_emptied();
+        if self.app.config.cleanup_empty_child_namespaces {
+            for ns in emptied {
+                self.sio.remove_namespace(ns);
+            }
         }
     }
 
@@ -156,22 +238,12 @@ impl Shard {
                 let Some(name) = sio::event_name(&data) else {
                     return;
                 };
-                let app = self.app.clone();
-                let Some(namespace) = self.sio.socket(sk).and_then(|s| app.namespace(s.ns)) else {
-                    return;
+                let event = Event {
+                    name: &name,
+                    args: Args::new(packet.data, true, attachments),
+                    ack: packet.id,
                 };
-                let handler = namespace
-                    .events
-                    .get(name.as_ref())
-                    .or(namespace.on_any.as_ref());
-                if let Some(h) = handler {
-                    let event = Event {
-                        name: &name,
-                        args: Args::new(packet.data, true, attachments),
-                        ack: packet.id,
-                    };
-                    h(self, sk, event);
-                }
+                self.event(sk, event);
             }
             PacketType::Ack | PacketType::BinaryAck => {
                 let Some(callback) = packet.id.and_then(|id| self.sio.take_ack(sk, id)) else {
@@ -186,6 +258,58 @@ impl Shard {
         }
     }
 
+    /// An event for a socket, as Node's socket dispatches it: the `on_any` listeners, then
+    /// the per-packet middlewares (a refusal goes to the "error" listeners and drops the
+    /// event), then the event's listeners in order (`once` ones once per socket).
+    fn event(&mut self, sk: SocketId, event: Event<'_>) {
+        let Some(ns) = self.sio.socket(sk).map(|s| s.ns) else {
+            return;
+        };
+        let Some((app, tag)) = self.handlers_of(ns) else {
+            return;
+        };
+        let h = app.handlers(tag).expect("checked by handlers_of");
+        if !h.any.is_empty() && !self.sio.socket(sk).is_some_and(|s| s.any_off) {
+            for any in &h.any {
+                any(self, sk, event.clone());
+            }
+        }
+        for middleware in &h.packet_middlewares {
+            if let Err(message) = middleware(self, sk, &event) {
+                for on_error in &h.on_error {
+                    on_error(self, sk, &message);
+                }
+                return;
+            }
+        }
+        let Some(listeners) = h.events.get(event.name) else {
+            return;
+        };
+        let last = listeners.len() - 1;
+        let mut event = Some(event);
+        for (i, listener) in listeners.iter().enumerate() {
+            if !self.sio.socket(sk).is_some_and(|s| s.connected) {
+                return;
+            }
+            if let Some(bit) = listener.once {
+                let Some(s) = self.sio.socket_mut(sk) else {
+                    return;
+                };
+                if s.once_fired & (1 << bit) != 0 {
+                    continue;
+                }
+                s.once_fired |= 1 << bit;
+            }
+            let e = match i == last {
+                true => event.take(),
+                false => event.clone(),
+            };
+            if let Some(e) = e {
+                (listener.handler)(self, sk, e);
+            }
+        }
+    }
+
     /// A socket leaves its namespace: "disconnecting" runs while its rooms are visible, then
     /// it leaves them, with `notify` the client is sent a DISCONNECT, and "disconnect" runs.
     pub(crate) fn disconnect_socket(
@@ -197,22 +321,24 @@ impl Shard {
         let Some(s) = self.sio.socket(sk).filter(|s| s.connected) else {
             return;
         };
-        let app = self.app.clone();
-        let Some(namespace) = app.namespace(s.ns) else {
+        let ns = s.ns;
+        let Some((app, tag)) = self.handlers_of(ns) else {
             return;
         };
-        if let Some(h) = namespace.on_disconnecting.clone() {
-            h(self, sk, reason);
+        let h = app.handlers(tag).expect("checked by handlers_of");
+        for on_disconnecting in &h.on_disconnecting {
+            on_disconnecting(self, sk, reason);
         }
+        let name = self.sio.name_arc(ns);
         let Some(si) = self.sio.remove(sk) else {
             return;
         };
         if notify {
-            let packet = encode_plain(PacketType::Disconnect, &namespace.name, None);
+            let packet = encode_plain(PacketType::Disconnect, &name, None);
             self.engine.send(si, packet);
         }
-        if let Some(h) = namespace.on_disconnect.clone() {
-            h(self, sk, reason);
+        for on_disconnect in &h.on_disconnect {
+            on_disconnect(self, sk, reason);
         }
     }
 

@@ -18,6 +18,8 @@
 //!    [`Shard::advance`], until the queue lends nothing more or the socket would block (then
 //!    the rest waits until the socket is writable);
 //! 3. [`Shard::poll_action`]: connections to shut down, close, or hand over;
+//! 4. [`Shard::poll_task`]: tasks of async handlers, to spawn on the shard's thread (a shard
+//!    put in an `Rc` with [`Shard::into_shared`]; drain again after every poll of such a task);
 //!
 //! and then [`Shard::poll_timeout`] says when to call [`Shard::handle_timeout`] next.
 //!
@@ -30,10 +32,13 @@
 
 mod app;
 mod dispatch;
+mod task;
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::rc::Weak;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -44,7 +49,12 @@ use crate::sid::IdGenerator;
 use crate::socketio::SocketIo;
 
 pub use app::App;
-pub(crate) use app::{AckCallback, EngineHandlers, EventHandler, Mode, NamespaceHandlers};
+pub(crate) use app::{
+    AckCallback, EngineHandlers, EventHandler, Listener, Matcher, Middleware, MiddlewareFuture,
+    Mode, NamespaceHandlers,
+};
+pub(crate) use task::{local_shard, mesh_key};
+pub use task::{LocalTask, SharedShard};
 
 /// Counts of what a shard holds.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -70,6 +80,12 @@ pub struct Shard {
     pub(crate) post: Option<Arc<dyn MeshPost>>,
     /// Messages for other shards.
     mesh_out: VecDeque<(MeshTarget, MeshMessage)>,
+    /// Tasks of async handlers, for the runtime to spawn.
+    tasks: VecDeque<LocalTask>,
+    /// The shard itself, once shared ([`Shard::into_shared`]).
+    this: Weak<RefCell<Shard>>,
+    /// An instant and the Unix time (ms) it was, to date handshakes.
+    wall: (Instant, u64),
 }
 
 impl std::fmt::Debug for Shard {
@@ -111,7 +127,7 @@ impl Shard {
             now,
             session_ids,
         );
-        let sio = SocketIo::new(app.config.clone(), app.namespace_names(), socket_ids);
+        let sio = SocketIo::new(app.config.clone(), app.static_namespaces(), socket_ids);
         Shard {
             app,
             engine,
@@ -121,6 +137,9 @@ impl Shard {
             now,
             post: None,
             mesh_out: VecDeque::new(),
+            tasks: VecDeque::new(),
+            this: Weak::new(),
+            wall: (now, 0),
         }
     }
 
@@ -148,6 +167,28 @@ impl Shard {
     /// sets it.
     pub fn set_mesh(&mut self, post: Arc<dyn MeshPost>) {
         self.post = Some(post);
+        self.register_local();
+    }
+
+    /// Tells the shard what time it is on the wall clock: `at` was `unix_ms` milliseconds
+    /// after the Unix epoch (handshakes carry their date, as in Node). The runtime sets it
+    /// once; by default the shard's first instant is the epoch.
+    pub fn set_wall_clock(&mut self, at: Instant, unix_ms: u64) {
+        self.wall = (at, unix_ms);
+    }
+
+    /// The Unix time (ms) of an instant.
+    pub(crate) fn wall_ms(&self, at: Instant) -> u64 {
+        let (base, ms) = self.wall;
+        match at.checked_duration_since(base) {
+            Some(d) => ms + d.as_millis() as u64,
+            None => ms.saturating_sub(base.duration_since(at).as_millis() as u64),
+        }
+    }
+
+    /// The number of shards.
+    pub fn count(&self) -> usize {
+        self.count
     }
 
     /// A new TCP connection from `peer`.

@@ -28,6 +28,23 @@ pub struct Broadcast {
     pub(crate) packets: Encoded,
 }
 
+impl Broadcast {
+    /// A broadcast of `packets` in namespace `nsp`.
+    pub(crate) fn new(
+        nsp: Box<str>,
+        rooms: RoomNames,
+        except: RoomNames,
+        packets: Encoded,
+    ) -> Self {
+        Broadcast {
+            nsp,
+            rooms,
+            except,
+            packets,
+        }
+    }
+}
+
 /// A broadcast's recipients, resolved on this shard.
 #[derive(Debug, Default)]
 struct Targets {

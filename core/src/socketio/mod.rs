@@ -8,6 +8,7 @@
 //! stores its callbacks in it.
 
 mod broadcast;
+mod data;
 mod encode;
 pub mod payload;
 mod reason;
@@ -28,6 +29,7 @@ use crate::timer::Timers;
 use crate::wire::sio;
 
 pub use broadcast::{Broadcast, RoomNames};
+pub(crate) use data::Data;
 pub use encode::Encoded;
 pub(crate) use encode::{
     check_name, encode_ack, encode_connect_error, encode_connected, encode_event, encode_plain,
@@ -37,7 +39,7 @@ pub use reason::{AckError, DisconnectReason, EmitError};
 use rooms::{Members, Membership};
 
 /// A received event, handed to the handler registered for its name.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Event<'a> {
     /// The event name.
     pub name: &'a str,
@@ -46,19 +48,6 @@ pub struct Event<'a> {
     /// The acknowledgement id when the client asked for an acknowledgement: answer it with
     /// [`Socket::ack`](crate::Socket::ack).
     pub ack: Option<u64>,
-}
-
-/// What a namespace middleware sees of a connecting client.
-#[derive(Debug)]
-pub struct Handshake<'a> {
-    /// The CONNECT packet's auth object as raw JSON (`{}` when the client sent none).
-    pub auth: &'a str,
-    /// Headers of the request that opened the Engine.IO session (lower-case names).
-    pub headers: &'a crate::pairs::Pairs,
-    /// Query parameters of that request.
-    pub query: &'a crate::pairs::Pairs,
-    /// Address of the client.
-    pub address: std::net::SocketAddr,
 }
 
 /// A refusal from a middleware: the client gets a CONNECT_ERROR with this message and data.
@@ -107,9 +96,22 @@ struct PendingAck<A> {
     callback: A,
 }
 
+/// A namespace of this shard.
+pub(crate) struct NsEntry {
+    /// Its name (empty once removed).
+    pub(crate) name: Arc<str>,
+    /// What the layer above knows it by: the index of its handlers (for a child, its
+    /// parent's).
+    pub(crate) tag: u32,
+    /// Whether it is the child of a dynamic namespace.
+    pub(crate) child: bool,
+    /// Sockets of it this shard knows (connecting, in it, or leaving).
+    sockets: u32,
+}
+
 /// A socket: one client in one namespace.
 pub(crate) struct SocketState<A> {
-    pub(crate) id: Box<str>,
+    pub(crate) id: Arc<str>,
     pub(crate) session: SessionId,
     pub(crate) ns: NsId,
     /// The CONNECT auth object, as raw JSON.
@@ -119,8 +121,15 @@ pub(crate) struct SocketState<A> {
     stamp: u32,
     next_ack: u64,
     acks: Vec<PendingAck<A>>,
-    /// False once it left (it stays until no handler can see it).
+    /// True once the middlewares let it in; false again once it left (it stays until no
+    /// handler can see it).
     pub(crate) connected: bool,
+    /// The application's data (`socket.data`).
+    pub(crate) data: Option<Data>,
+    /// The `once` listeners that ran for it, by bit.
+    pub(crate) once_fired: u64,
+    /// Whether its `on_any` listeners were turned off (`off_any`).
+    pub(crate) any_off: bool,
 }
 
 /// What a Socket.IO deadline belongs to.
@@ -144,12 +153,18 @@ pub(crate) struct Expired<A> {
 /// One shard's Socket.IO state.
 pub(crate) struct SocketIo<A> {
     config: Arc<Config>,
-    /// The namespaces' names, by [`NsId`].
-    names: Vec<Box<str>>,
+    /// The namespaces, by [`NsId`].
+    namespaces: Vec<NsEntry>,
+    /// The namespaces by name.
+    by_name: HashMap<Arc<str>, NsId>,
+    /// Slots of removed namespaces, to reuse.
+    free: Vec<NsId>,
+    /// Children of dynamic namespaces whose last socket was forgotten.
+    emptied: Vec<NsId>,
     ids: IdGenerator,
     clients: SecondaryMap<SessionId, Client>,
     sockets: Slots<SocketId, SocketState<A>>,
-    socket_ids: HashMap<Box<str>, SocketId>,
+    socket_ids: HashMap<Arc<str>, SocketId>,
     members: Vec<Members>,
     timers: Timers<Timer>,
     stamp: u32,
@@ -158,11 +173,19 @@ pub(crate) struct SocketIo<A> {
 }
 
 impl<A> SocketIo<A> {
-    pub(crate) fn new(config: Arc<Config>, names: Vec<Box<str>>, ids: IdGenerator) -> Self {
-        SocketIo {
-            members: names.iter().map(|_| Members::default()).collect(),
+    /// The layer for the namespaces `names`, each with its tag (see [`NsEntry::tag`]).
+    pub(crate) fn new(
+        config: Arc<Config>,
+        names: impl IntoIterator<Item = (Arc<str>, u32)>,
+        ids: IdGenerator,
+    ) -> Self {
+        let mut sio = SocketIo {
+            members: Vec::new(),
             config,
-            names,
+            namespaces: Vec::new(),
+            by_name: HashMap::new(),
+            free: Vec::new(),
+            emptied: Vec::new(),
             ids,
             clients: SecondaryMap::default(),
             sockets: Slots::default(),
@@ -170,7 +193,73 @@ impl<A> SocketIo<A> {
             timers: Timers::default(),
             stamp: 0,
             graveyard: Vec::new(),
+        };
+        for (name, tag) in names {
+            sio.add_namespace(name, tag, false);
         }
+        sio
+    }
+
+    /// Adds a namespace (a child of a dynamic one when `child`).
+    pub(crate) fn add_namespace(&mut self, name: Arc<str>, tag: u32, child: bool) -> NsId {
+        let entry = NsEntry {
+            name: name.clone(),
+            tag,
+            child,
+            sockets: 0,
+        };
+        let ns = match self.free.pop() {
+            Some(ns) => {
+                self.namespaces[ns.index()] = entry;
+                self.members[ns.index()] = Members::default();
+                ns
+            }
+            None => {
+                self.namespaces.push(entry);
+                self.members.push(Members::default());
+                NsId(self.namespaces.len() as u32 - 1)
+            }
+        };
+        self.by_name.insert(name, ns);
+        ns
+    }
+
+    /// Removes a namespace that has no socket left; false when it has some.
+    pub(crate) fn remove_namespace(&mut self, ns: NsId) -> bool {
+        let entry = &self.namespaces[ns.index()];
+        if entry.sockets > 0 || entry.name.is_empty() {
+            return false;
+        }
+        let name = std::mem::replace(&mut self.namespaces[ns.index()].name, "".into());
+        self.by_name.remove(&name);
+        self.members[ns.index()] = Members::default();
+        self.free.push(ns);
+        true
+    }
+
+    /// The children of dynamic namespaces whose last socket was forgotten since the last
+    /// call.
+    pub(crate) fn take_emptied(&mut self) -> Vec<NsId> {
+        std::mem::take(&mut self.emptied)
+    }
+
+    /// Number of sockets of a namespace on this shard (those in it, not those connecting).
+    pub(crate) fn members_count(&self, ns: NsId) -> usize {
+        self.members[ns.index()].all.len()
+    }
+
+    /// The namespace's entry.
+    pub(crate) fn entry(&self, ns: NsId) -> &NsEntry {
+        &self.namespaces[ns.index()]
+    }
+
+    /// The children of the dynamic namespace tagged `tag`.
+    pub(crate) fn children(&self, tag: u32) -> impl Iterator<Item = NsId> + '_ {
+        self.namespaces
+            .iter()
+            .enumerate()
+            .filter(move |(_, e)| e.child && e.tag == tag && !e.name.is_empty())
+            .map(|(i, _)| NsId(i as u32))
     }
 
     /// Number of sockets.
@@ -180,15 +269,27 @@ impl<A> SocketIo<A> {
 
     /// A namespace by name.
     pub(crate) fn namespace(&self, name: &str) -> Option<NsId> {
-        self.names
-            .iter()
-            .position(|n| **n == *name)
-            .map(|i| NsId(i as u32))
+        self.by_name.get(name).copied()
     }
 
     /// A namespace's name.
     pub(crate) fn name(&self, ns: NsId) -> &str {
-        &self.names[ns.index()]
+        &self.namespaces[ns.index()].name
+    }
+
+    /// A namespace's name, shared.
+    pub(crate) fn name_arc(&self, ns: NsId) -> Arc<str> {
+        self.namespaces[ns.index()].name.clone()
+    }
+
+    /// A socket, to change it.
+    pub(crate) fn socket_mut(&mut self, sk: SocketId) -> Option<&mut SocketState<A>> {
+        self.sockets.get_mut(sk)
+    }
+
+    /// A connected socket by its id.
+    pub(crate) fn socket_by_id(&self, id: &str) -> Option<SocketId> {
+        self.socket_ids.get(id).copied()
     }
 
     /// A socket, while it is known (connected, or leaving during this input).
@@ -274,11 +375,13 @@ impl<A> SocketIo<A> {
             .map(|&(_, sk)| sk)
     }
 
-    /// A session joins a namespace: its new socket.
-    pub(crate) fn connect(&mut self, si: SessionId, ns: NsId, auth: Bytes) -> SocketId {
-        let id: Box<str> = self.ids.next_id().into();
-        let sk = self.sockets.insert(SocketState {
-            id: id.clone(),
+    /// A socket of a session in a namespace, before the middlewares decide: it has its id
+    /// and can hold data, but it is in no room, can not be reached by id, and gets nothing.
+    pub(crate) fn create(&mut self, si: SessionId, ns: NsId, auth: Bytes) -> SocketId {
+        let id: Arc<str> = self.ids.next_id().into();
+        self.namespaces[ns.index()].sockets += 1;
+        self.sockets.insert(SocketState {
+            id,
             session: si,
             ns,
             auth,
@@ -286,14 +389,56 @@ impl<A> SocketIo<A> {
             stamp: 0,
             next_ack: 0,
             acks: Vec::new(),
-            connected: true,
-        });
-        self.sockets[sk].membership.ns_pos = self.add_member(ns, sk);
+            connected: false,
+            data: None,
+            once_fired: 0,
+            any_off: false,
+        })
+    }
+
+    /// A socket the middlewares let in joins its namespace; false when its client is gone
+    /// (the socket is then forgotten).
+    pub(crate) fn enter(&mut self, sk: SocketId) -> bool {
+        let Some(s) = self.sockets.get(sk).filter(|s| !s.connected) else {
+            return false;
+        };
+        let (si, ns, id) = (s.session, s.ns, s.id.clone());
+        let Some(c) = self.clients.get_mut(si) else {
+            self.forget(sk);
+            return false;
+        };
+        c.sockets.push((ns, sk));
+        c.connect_deadline = None;
+        let pos = self.add_member(ns, sk);
+        let s = &mut self.sockets[sk];
+        s.membership.ns_pos = pos;
+        s.connected = true;
         self.socket_ids.insert(id, sk);
-        if let Some(c) = self.clients.get_mut(si) {
-            c.sockets.push((ns, sk));
-            c.connect_deadline = None;
+        true
+    }
+
+    /// Forgets a socket the middlewares refused.
+    pub(crate) fn discard(&mut self, sk: SocketId) {
+        if self.sockets.get(sk).is_some_and(|s| !s.connected) {
+            self.forget(sk);
         }
+    }
+
+    /// Drops a socket's state.
+    fn forget(&mut self, sk: SocketId) {
+        if let Some(s) = self.sockets.remove(sk) {
+            let entry = &mut self.namespaces[s.ns.index()];
+            entry.sockets -= 1;
+            if entry.sockets == 0 && entry.child {
+                self.emptied.push(s.ns);
+            }
+        }
+    }
+
+    /// A session joins a namespace at once: its new socket.
+    pub(crate) fn connect(&mut self, si: SessionId, ns: NsId, auth: Bytes) -> SocketId {
+        let sk = self.create(si, ns, auth);
+        self.enter(sk);
         sk
     }
 
@@ -317,7 +462,7 @@ impl<A> SocketIo<A> {
     /// Forgets the sockets that left, now that no handler can see them.
     pub(crate) fn reap(&mut self) {
         while let Some(sk) = self.graveyard.pop() {
-            self.sockets.remove(sk);
+            self.forget(sk);
         }
     }
 
@@ -348,6 +493,28 @@ impl<A> SocketIo<A> {
         });
         self.timers.schedule(deadline, Timer::Acks(sk));
         Some(id)
+    }
+
+    /// Registers an acknowledgement with an id chosen elsewhere (a broadcast's, the same for
+    /// every recipient).
+    pub(crate) fn add_ack_with_id(
+        &mut self,
+        now: Instant,
+        sk: SocketId,
+        id: u64,
+        timeout: Duration,
+        callback: A,
+    ) {
+        let Some(s) = self.sockets.get_mut(sk) else {
+            return;
+        };
+        let deadline = now + timeout;
+        s.acks.push(PendingAck {
+            id,
+            deadline,
+            callback,
+        });
+        self.timers.schedule(deadline, Timer::Acks(sk));
     }
 
     /// The id the next acknowledgement of a socket will get.

@@ -70,6 +70,9 @@ pub enum AckError {
     /// No answer within the timeout.
     #[error("operation has timed out")]
     Timeout,
+    /// The socket left before it answered.
+    #[error("socket has been disconnected")]
+    Disconnected,
 }
 
 /// Why an emit was not sent.
@@ -82,6 +85,10 @@ pub enum EmitError {
     /// The socket has left.
     #[error("the socket is disconnected")]
     Disconnected,
+    /// The shard is lent to a handler (a [`SocketRef`](crate::SocketRef) used inside a
+    /// synchronous handler): use the [`Socket`](crate::Socket) the handler was given.
+    #[error("the shard is lent to a handler: use the Socket it was given")]
+    InUse,
     /// The event name is reserved.
     #[error("\"{0}\" is a reserved event name")]
     Reserved(String),

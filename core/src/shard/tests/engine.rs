@@ -36,10 +36,12 @@ fn the_connect_answer_is_written_alone_over_websocket() {
         &ws::encode_client_frame(OpCode::Text, true, b"40", [1, 2, 3, 4]),
     );
     let conn = sim.location(c).1.unwrap();
+    let shard = sim.shard(0);
     let mut slices = [std::io::IoSlice::new(&[]); 8];
-    let n = sim.shard(0).send_queue(conn, &mut slices);
+    let n = shard.send_queue(conn, &mut slices);
     assert_eq!(n, 1, "the first write holds the CONNECT answer only");
     let first = parse_frames(&slices[0]);
+    drop(shard);
     assert!(texts(&first)[0].starts_with("40{\"sid\":\""), "{first:?}");
     let writes = sim.take_writes(c);
     assert_eq!(writes.len(), 2, "two writes");

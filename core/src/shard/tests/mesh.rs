@@ -32,9 +32,12 @@ fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
     cl.shard_mut(s).receive(now, id, &frame);
     // Before anything is written: shard 0 queued the frame for `a`; the mesh message carries
     // the very same allocation to shard 1.
-    let mut slices = [IoSlice::new(&[]); 4];
-    assert_eq!(cl.shard_mut(0).send_queue(id, &mut slices), 1);
-    let local = slices[0].as_ptr();
+    let local = {
+        let shard = cl.shard(0);
+        let mut slices = [IoSlice::new(&[]); 4];
+        assert_eq!(shard.send_queue(id, &mut slices), 1);
+        slices[0].as_ptr()
+    };
     let (_, message) = cl.shard_mut(0).poll_mesh().expect("a mesh message");
     let MeshMessage::Broadcast(bc) = &message;
     assert_eq!(

@@ -39,7 +39,7 @@ fn echo_app(log: Arc<Mutex<Vec<String>>>, tweak: impl FnOnce(&mut crate::Config)
                     .unwrap();
             })
             .on("request-ack", |s, _| {
-                s.emit_with_ack("ask", &(), Duration::from_secs(2), |s, r| {
+                s.emit_with_ack_callback("ask", &(), Duration::from_secs(2), |s, r| {
                     let text = match r {
                         Ok(a) => format!("ok {}", a.len()),
                         Err(e) => e.to_string(),

@@ -42,7 +42,7 @@ fn middleware_refusal_is_a_connect_error_with_data() {
     let app = App::builder()
         .namespace("/", |ns| {
             ns.middleware(|hs| {
-                if hs.auth.contains("secret") {
+                if hs.auth().contains("secret") {
                     Ok(())
                 } else {
                     Err(crate::ConnectError {
@@ -181,7 +181,8 @@ fn broadcast_frames_are_shared_between_recipients() {
         .map(|&c| {
             let mut slices = [IoSlice::new(&[]); 4];
             let conn = sim.location(c).1.expect("open");
-            let n = sim.shard(0).send_queue(conn, &mut slices);
+            let shard = sim.shard(0);
+            let n = shard.send_queue(conn, &mut slices);
             assert_eq!(n, 1);
             slices[0].as_ptr()
         })

@@ -43,6 +43,7 @@ mod write;
 
 pub use args::Args;
 pub use binary::Binary;
+pub(crate) use write::args_value;
 pub use write::{write_ack, write_event, Spread};
 
 #[cfg(test)]

@@ -117,6 +117,17 @@ thread_local! {
 /// The buffer is taken out of its slot for the duration: a nested call (from
 /// a `Serialize` impl) finds the slot empty and uses a fresh buffer, and a
 /// panic merely loses the buffer.
+/// The arguments as a JSON array value, as listeners of outgoing events see them (binary
+/// values as their placeholders); `null` when they do not serialize.
+pub(crate) fn args_value<T: Serialize + ?Sized>(args: &T) -> serde_json::Value {
+    with_scratch(|json| {
+        json.push(b'[');
+        write_args(json, false, args)?;
+        serde_json::from_slice(json)
+    })
+    .unwrap_or_default()
+}
+
 fn with_scratch<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
     let mut scratch = SCRATCH.try_with(Cell::take).unwrap_or_default();
     scratch.clear();
