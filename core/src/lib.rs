@@ -102,18 +102,18 @@ mod timer;
 pub mod wire;
 
 pub use api::{
-    AckFuture, AckSender, AppBuilder, BroadcastOperator, EngineBuilder, EngineMode, EngineSocket,
-    Io, IoOperator, Local, Namespace, Operator, OwnedEvent, Reach, Remote, Socket, SocketHandshake,
-    SocketIoMode, SocketRef,
+    AckFuture, AckSender, AppBuilder, BroadcastAckFuture, BroadcastOperator, EngineBuilder,
+    EngineMode, EngineSocket, Io, IoOperator, Local, Namespace, Operator, OwnedEvent, Reach,
+    Remote, RemoteSocket, Socket, SocketHandshake, SocketIoMode, SocketRef,
 };
 pub use config::{Config, Cookie, Cors, TransportKind};
 pub use engine::{Action, CloseReason, EngineMessage, HttpResponse, OutPacket};
 pub use id::{ConnId, NsId, SessionId, SocketId};
-pub use mesh::{MeshMessage, MeshPost, MeshTarget};
+pub use mesh::{Answer, MeshMessage, MeshPost, MeshTarget, SocketInfo};
 pub use pairs::Pairs;
 pub use shard::{App, LocalTask, Shard, SharedShard, Stats};
 pub use socketio::payload;
 pub use socketio::{
-    AckError, Args, Binary, Broadcast, ConnectError, DisconnectReason, EmitError, Encoded, Event,
-    RoomNames,
+    AckError, Args, Binary, Broadcast, BroadcastAckError, ConnectError, DisconnectReason,
+    EmitError, Encoded, Event, RoomNames,
 };

@@ -11,7 +11,9 @@ use serde::Serialize;
 
 use crate::mesh::{MeshMessage, MeshPost};
 use crate::shard::{local_shard, mesh_key, Shard};
-use crate::socketio::{encode_ack, AckError, Args, Broadcast, EmitError, RoomNames};
+use crate::socketio::{
+    encode_ack, AckError, AckGather, Args, Broadcast, BroadcastAckError, EmitError, RoomNames,
+};
 
 /// The answer a client asked for with an event (its `callback`): move it into a task, answer
 /// it after any number of awaits, or send it to another thread and answer it there.
@@ -104,5 +106,27 @@ impl Future for AckFuture {
         Pin::new(&mut self.rx)
             .poll(cx)
             .map(|r| r.unwrap_or(Err(AckError::Disconnected)))
+    }
+}
+
+/// Every recipient's answer to a broadcast sent with an acknowledgement, or
+/// [`BroadcastAckError`] naming how many did not answer in time.
+#[derive(Debug)]
+#[must_use = "the broadcast is sent; await it to see the answers"]
+pub struct BroadcastAckFuture {
+    gather: Arc<AckGather>,
+}
+
+impl BroadcastAckFuture {
+    pub(crate) fn new(gather: Arc<AckGather>) -> Self {
+        BroadcastAckFuture { gather }
+    }
+}
+
+impl Future for BroadcastAckFuture {
+    type Output = Result<Vec<Args>, BroadcastAckError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.gather.poll_done(cx)
     }
 }

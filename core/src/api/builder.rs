@@ -203,6 +203,22 @@ impl Namespace {
         self
     }
 
+    /// Runs for each server-side event named `event` that reaches this shard
+    /// ([`Io::server_side_emit`](crate::Io::server_side_emit), Node's `io.on(event)` for
+    /// `serverSideEmit`), with the shard's [`Io`](crate::Io) and the arguments as a JSON
+    /// array; what it returns is its answer to `server_side_emit_with_ack`.
+    pub fn on_server_event<F>(mut self, event: &str, f: F) -> Self
+    where
+        F: Fn(Option<&crate::Io>, &serde_json::Value) -> Option<serde_json::Value>
+            + Send
+            + Sync
+            + 'static,
+    {
+        let listeners = self.0.server_events.entry(event.to_owned()).or_default();
+        listeners.push(Arc::new(f));
+        self
+    }
+
     /// Runs when a socket is about to leave, while its rooms are still visible.
     pub fn on_disconnecting<F>(mut self, f: F) -> Self
     where

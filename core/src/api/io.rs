@@ -1,18 +1,22 @@
-//! The handle any thread may emit with.
+//! The handle any thread may emit and ask with.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::operator::{IoOperator, Remote};
-use crate::mesh::MeshPost;
-use crate::socketio::EmitError;
+use super::RemoteSocket;
+use crate::mesh::{Answer, Gather, MeshMessage, MeshPost, Op, Request};
+use crate::socketio::payload::args_value;
+use crate::socketio::{EmitError, RoomNames};
 
-/// Emits to the sockets of every shard from any thread: a tokio task of another runtime, a
-/// plain thread. Cheap to clone.
+/// Emits to, and asks about, the sockets of every shard from any thread: a handler's task,
+/// a tokio task of another runtime, a plain thread. Cheap to clone, `Send + Sync`.
 #[derive(Clone)]
 pub struct Io {
     pub(crate) post: Arc<dyn MeshPost>,
+    /// The shard this handle was taken on, if any (a server-side event skips it).
+    pub(crate) origin: Option<usize>,
 }
 
 impl std::fmt::Debug for Io {
@@ -26,10 +30,16 @@ impl std::fmt::Debug for Io {
 impl Io {
     /// A handle posting through `post` (made by the runtime driver).
     pub fn new(post: Arc<dyn MeshPost>) -> Io {
-        Io { post }
+        Io { post, origin: None }
     }
 
-    /// Broadcasts in namespace `nsp` (`io.of(nsp)`).
+    /// The number of shards.
+    pub fn shards(&self) -> usize {
+        self.post.shards()
+    }
+
+    /// Broadcasts in namespace `nsp` (`io.of(nsp)`); for a dynamic namespace (its pattern,
+    /// or the key of a function one), in every child.
     pub fn of(&self, nsp: &str) -> IoOperator<'_> {
         IoOperator::new(Remote {
             io: self,
@@ -42,8 +52,75 @@ impl Io {
         self.of("/").to(room)
     }
 
+    /// The same as [`Io::to`] (Node's `io.in`).
+    pub fn in_(&self, room: &str) -> IoOperator<'_> {
+        self.of("/").to(room)
+    }
+
+    /// Broadcasts in `/` to every socket but the members of a room (`io.except(room)`).
+    pub fn except(&self, room: &str) -> IoOperator<'_> {
+        self.of("/").except(room)
+    }
+
     /// Emits to every socket of `/` (`io.emit`).
     pub fn emit<T: Serialize + ?Sized>(&self, event: &str, args: &T) -> Result<(), EmitError> {
         self.of("/").emit(event, args)
+    }
+
+    /// A socket of namespace `nsp` by id, on whichever shard it is.
+    pub async fn socket(&self, nsp: &str, id: &str) -> Option<RemoteSocket> {
+        self.of(nsp).to(id).fetch_sockets().await.into_iter().next()
+    }
+
+    /// Sends an event to the server-side listeners of namespace `nsp`
+    /// ([`Namespace::on_server_event`](crate::Namespace::on_server_event)) on the other
+    /// shards (every shard when this handle was not taken on one): Node's
+    /// `serverSideEmit`, which reaches the other servers of a cluster.
+    pub fn server_side_emit<T: Serialize + ?Sized>(&self, nsp: &str, event: &str, args: &T) {
+        self.send_server_event(nsp, event, args, false);
+    }
+
+    /// As [`Io::server_side_emit`], collecting what the listeners answer, one list per
+    /// shard reached, flattened (Node's `serverSideEmitWithAck`). It completes when every
+    /// shard reached has run its listeners; bound the wait with your runtime's timeout.
+    pub fn server_side_emit_with_ack<T: Serialize + ?Sized>(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &T,
+    ) -> Answer<serde_json::Value> {
+        self.send_server_event(nsp, event, args, true)
+    }
+
+    fn send_server_event<T: Serialize + ?Sized>(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &T,
+        ack: bool,
+    ) -> Answer<serde_json::Value> {
+        let targets: Vec<usize> = (0..self.post.shards())
+            .filter(|&s| Some(s) != self.origin)
+            .collect();
+        let gather = Gather::new(targets.len());
+        let request = Arc::new(Request {
+            nsp: nsp.into(),
+            rooms: RoomNames::new(),
+            except: RoomNames::new(),
+            op: Op::ServerEvent {
+                name: event.into(),
+                args: args_value(args),
+                reply: ack.then(|| gather.clone()),
+            },
+        });
+        for shard in targets {
+            self.post.post(shard, MeshMessage::Request(request.clone()));
+        }
+        if !ack {
+            // Nobody answers: the answer is complete at once.
+            let pending = self.post.shards() - usize::from(self.origin.is_some());
+            (0..pending).for_each(|_| gather.answer([]));
+        }
+        Answer::new(gather)
     }
 }

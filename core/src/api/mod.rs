@@ -11,14 +11,16 @@ mod engine_socket;
 mod handshake;
 mod io;
 mod operator;
+mod remote;
 mod socket;
 mod socket_ref;
 
-pub use ack::{AckFuture, AckSender};
+pub use ack::{AckFuture, AckSender, BroadcastAckFuture};
 pub use builder::{AppBuilder, EngineBuilder, EngineMode, Namespace, SocketIoMode};
 pub use engine_socket::EngineSocket;
 pub use handshake::SocketHandshake;
 pub use io::Io;
 pub use operator::{BroadcastOperator, IoOperator, Local, Operator, Reach, Remote};
+pub use remote::RemoteSocket;
 pub use socket::Socket;
 pub use socket_ref::{OwnedEvent, SocketRef};

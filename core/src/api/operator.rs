@@ -1,24 +1,39 @@
-//! Broadcast operators: rooms to reach, rooms to leave out, then one emit, encoded once. The
-//! same operator serves a handler ([`Operator`], on its shard, then the others through the
-//! mesh) and any thread ([`IoOperator`], through the mesh to every shard).
+//! Broadcast operators: rooms to reach, rooms to leave out, flags, then one emit, encoded
+//! once, or a request about the selected sockets of every shard. The same operator serves a
+//! handler ([`Operator`], on its shard, then the others through the mesh) and any thread
+//! ([`IoOperator`], through the mesh to every shard).
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
-use super::Io;
+use super::{BroadcastAckFuture, Io, RemoteSocket};
 use crate::id::{NsId, SocketId};
-use crate::mesh::{MeshMessage, MeshTarget};
+use crate::mesh::{Answer, Gather, MeshMessage, MeshTarget, Op, Request, SocketInfo};
 use crate::shard::Shard;
-use crate::socketio::{check_name, encode_event, Broadcast, EmitError, RoomNames};
+use crate::socketio::{check_name, encode_event, AckGather, Broadcast, EmitError, RoomNames};
+
+/// How long a broadcast with an acknowledgement waits when no [`BroadcastOperator::timeout`]
+/// is set (Node waits without end; a bound keeps memory finite).
+const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// Ack ids of broadcasts: one counter for the process, far above the ids sockets give their
+/// own acknowledgements, so that both never meet in one socket's table.
+static BROADCAST_ACK_IDS: AtomicU64 = AtomicU64::new(1 << 40);
 
 /// Where a broadcast goes once encoded: [`Local`] (from a handler) or [`Remote`] (from an
 /// [`Io`] handle).
 pub trait Reach: sealed::Sealed {
     /// The namespace's name; `None` when the broadcast can not be sent (its socket left).
     fn namespace(&self) -> Option<&str>;
+    /// How many shards the broadcast reaches.
+    fn shards(&self) -> usize;
     /// Sends the encoded broadcast on its way.
     fn deliver(self, broadcast: Broadcast);
+    /// The handle requests go through.
+    fn io(&self) -> Option<Io>;
 }
 
 mod sealed {
@@ -27,12 +42,14 @@ mod sealed {
     impl Sealed for super::Remote<'_> {}
 }
 
-/// A broadcast under construction: rooms (or socket ids) to reach and to leave out.
+/// A broadcast under construction: rooms (or socket ids) to reach and to leave out, flags.
 #[derive(Debug)]
 pub struct BroadcastOperator<R> {
     reach: R,
     rooms: RoomNames,
     except: RoomNames,
+    timeout: Option<Duration>,
+    volatile: bool,
 }
 
 /// A broadcast from a handler: it reaches the sockets of every shard.
@@ -46,6 +63,8 @@ impl<R: Reach> BroadcastOperator<R> {
             reach,
             rooms: RoomNames::new(),
             except: RoomNames::new(),
+            timeout: None,
+            volatile: false,
         }
     }
 
@@ -55,25 +74,169 @@ impl<R: Reach> BroadcastOperator<R> {
         self
     }
 
+    /// The same as [`BroadcastOperator::to`] (Node's `in`).
+    pub fn in_(self, room: &str) -> Self {
+        self.to(room)
+    }
+
     /// Leaves out the members of a room (or a socket id).
     pub fn except(mut self, room: &str) -> Self {
         self.except.push(room.into());
         self
     }
 
-    /// Sends the event to every selected socket on every shard; it is encoded once.
-    pub fn emit<T: Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), EmitError> {
+    /// How long [`BroadcastOperator::emit_with_ack`] waits for the answers.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Drops the event for clients whose transport can not take it now (a polling client
+    /// with no request waiting, a WebSocket with bytes still queued), as Node's `volatile`.
+    pub fn volatile(mut self) -> Self {
+        self.volatile = true;
+        self
+    }
+
+    /// Whether to compress the event (Node's `compress`). Accepted for compatibility: no
+    /// transport compresses yet, so it changes nothing.
+    pub fn compress(self, _compress: bool) -> Self {
+        self
+    }
+
+    /// Only this server's sockets (Node's `local`). Every shard of the process is this
+    /// server, so with no adapter to other servers it changes nothing.
+    pub fn local(self) -> Self {
+        self
+    }
+
+    fn broadcast(&self, event: &str, args: &impl SerializeArgs) -> Result<Broadcast, EmitError> {
         check_name(event)?;
         let nsp = self.reach.namespace().ok_or(EmitError::Disconnected)?;
-        let packets = encode_event(nsp, event, None, args)?;
-        let broadcast = Broadcast {
-            nsp: nsp.into(),
-            rooms: self.rooms,
-            except: self.except,
-            packets,
-        };
+        let mut b = Broadcast::new(
+            nsp.into(),
+            self.rooms.clone(),
+            self.except.clone(),
+            args.encode(nsp, event, None)?,
+        );
+        b.volatile = self.volatile;
+        Ok(b)
+    }
+
+    /// Sends the event to every selected socket on every shard; it is encoded once.
+    pub fn emit<T: Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), EmitError> {
+        let broadcast = self.broadcast(event, &Ref(args))?;
         self.reach.deliver(broadcast);
         Ok(())
+    }
+
+    /// Sends the event to every selected socket on every shard with an acknowledgement, and
+    /// returns every answer to await (Node's `timeout(t).emitWithAck`): the list of answers,
+    /// or an error naming how many did not answer within the timeout (or left first).
+    pub fn emit_with_ack<T: Serialize + ?Sized>(
+        self,
+        event: &str,
+        args: &T,
+    ) -> Result<BroadcastAckFuture, EmitError> {
+        check_name(event)?;
+        let nsp = self.reach.namespace().ok_or(EmitError::Disconnected)?;
+        let id = BROADCAST_ACK_IDS.fetch_add(1, Ordering::Relaxed);
+        let packets = encode_event(nsp, event, Some(id), args)?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_ACK_TIMEOUT);
+        let gather = AckGather::new(self.reach.shards(), id, timeout);
+        let mut b = Broadcast::new(nsp.into(), self.rooms, self.except, packets);
+        b.ack = Some(gather.clone());
+        b.volatile = self.volatile;
+        self.reach.deliver(b);
+        Ok(BroadcastAckFuture::new(gather))
+    }
+
+    /// Sends a request about the selected sockets to every shard.
+    fn request<T>(self, op: impl FnOnce(Arc<Gather<T>>) -> Op) -> (Answer<T>, Option<Io>) {
+        let io = self.reach.io();
+        let shards = io.as_ref().map_or(0, |io| io.post.shards());
+        let gather = Gather::new(shards);
+        let answer = Answer::new(gather.clone());
+        if let (Some(io), Some(nsp)) = (&io, self.reach.namespace()) {
+            let request = Arc::new(Request {
+                nsp: nsp.into(),
+                rooms: self.rooms,
+                except: self.except,
+                op: op(gather),
+            });
+            for shard in 0..shards {
+                io.post.post(shard, MeshMessage::Request(request.clone()));
+            }
+        } else {
+            // Nothing to ask: no shard answers.
+            for _ in 0..shards {
+                gather.answer([]);
+            }
+        }
+        (answer, io)
+    }
+
+    /// The selected sockets of every shard (Node's `fetchSockets`): each with its id,
+    /// handshake, rooms and data, and able to emit, join, leave and disconnect.
+    pub async fn fetch_sockets(self) -> Vec<RemoteSocket> {
+        let (answer, io) = self.request(Op::Fetch);
+        let infos: Vec<SocketInfo> = answer.await;
+        match io {
+            Some(io) => infos
+                .into_iter()
+                .map(|info| RemoteSocket::new(info, io.clone()))
+                .collect(),
+            None => Vec::new(),
+        }
+    }
+
+    /// Makes the selected sockets of every shard join `room` (Node's `socketsJoin`); the
+    /// answer is how many there were (await it, or drop it: the request is sent anyway).
+    pub fn sockets_join(self, room: &str) -> Answer<usize> {
+        self.request(|g| Op::Join(room.into(), g)).0
+    }
+
+    /// Makes the selected sockets of every shard leave `room` (Node's `socketsLeave`).
+    pub fn sockets_leave(self, room: &str) -> Answer<usize> {
+        self.request(|g| Op::Leave(room.into(), g)).0
+    }
+
+    /// Disconnects the selected sockets of every shard, and with `close` their connections
+    /// (Node's `disconnectSockets`).
+    pub fn disconnect_sockets(self, close: bool) -> Answer<usize> {
+        self.request(|g| Op::Disconnect(close, g)).0
+    }
+
+    /// The rooms of the namespace on every shard, each once (Node's `adapter.rooms` over the
+    /// whole server; socket ids are not listed).
+    pub async fn all_rooms(self) -> Vec<String> {
+        let mut rooms = self.request(Op::Rooms).0.await;
+        rooms.sort();
+        rooms.dedup();
+        rooms
+    }
+}
+
+/// Arguments to encode (lets `broadcast` take any `Serialize`, sized or not).
+trait SerializeArgs {
+    fn encode(
+        &self,
+        nsp: &str,
+        event: &str,
+        id: Option<u64>,
+    ) -> Result<crate::socketio::Encoded, EmitError>;
+}
+
+struct Ref<'a, T: ?Sized>(&'a T);
+
+impl<T: Serialize + ?Sized> SerializeArgs for Ref<'_, T> {
+    fn encode(
+        &self,
+        nsp: &str,
+        event: &str,
+        id: Option<u64>,
+    ) -> Result<crate::socketio::Encoded, EmitError> {
+        Ok(encode_event(nsp, event, id, self.0)?)
     }
 }
 
@@ -91,16 +254,26 @@ impl Reach for Local<'_> {
         self.ns.map(|ns| self.shard.sio.name(ns))
     }
 
+    fn shards(&self) -> usize {
+        self.shard.count()
+    }
+
     fn deliver(self, broadcast: Broadcast) {
-        let Some(ns) = self.ns else {
+        if self.ns.is_none() {
+            // Not sent: an acknowledged one is answered by no shard.
+            if let Some(g) = &broadcast.ack {
+                (0..self.shards()).for_each(|_| g.sent(0));
+            }
             return;
-        };
+        }
         let shard = self.shard;
-        shard
-            .sio
-            .broadcast(&mut shard.engine, ns, &broadcast, self.except_socket);
+        shard.deliver(&broadcast, self.except_socket);
         let message = MeshMessage::Broadcast(Arc::new(broadcast));
         shard.post_mesh(MeshTarget::Others, message);
+    }
+
+    fn io(&self) -> Option<Io> {
+        self.shard.post.clone().map(Io::new)
     }
 }
 
@@ -116,10 +289,18 @@ impl Reach for Remote<'_> {
         Some(&self.nsp)
     }
 
+    fn shards(&self) -> usize {
+        self.io.post.shards()
+    }
+
     fn deliver(self, broadcast: Broadcast) {
         let message = MeshMessage::Broadcast(Arc::new(broadcast));
         for shard in 0..self.io.post.shards() {
             self.io.post.post(shard, message.clone());
         }
+    }
+
+    fn io(&self) -> Option<Io> {
+        Some(self.io.clone())
     }
 }

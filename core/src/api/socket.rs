@@ -220,6 +220,20 @@ impl<'a> Socket<'a> {
         }
     }
 
+    /// What `fetch_sockets` tells of this socket.
+    pub(crate) fn info(&self) -> crate::mesh::SocketInfo {
+        crate::mesh::SocketInfo {
+            id: self.id().to_owned(),
+            nsp: self.namespace().to_owned(),
+            handshake: self.handshake(),
+            rooms: self.rooms(),
+            data: self
+                .state()
+                .and_then(|s| s.data.as_ref())
+                .map_or(serde_json::Value::Null, |d| d.to_json()),
+        }
+    }
+
     /// The handshake (Node's `socket.handshake`).
     pub fn handshake(&self) -> SocketHandshake {
         let hs = self.handshake_data();
@@ -249,7 +263,9 @@ impl<'a> Socket<'a> {
     /// A handle to emit from any thread (e.g. after work on another thread is done), when
     /// the runtime provides one (every corelay runtime does).
     pub fn io(&self) -> Option<Io> {
-        self.shard.post.clone().map(Io::new)
+        let mut io = Io::new(self.shard.post.clone()?);
+        io.origin = Some(self.shard.index());
+        Some(io)
     }
 
     /// Joins a room.

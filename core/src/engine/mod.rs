@@ -372,4 +372,16 @@ impl Engine {
     pub(crate) fn is_open(&self, si: SessionId) -> bool {
         self.sessions.get(si).is_some_and(|s| !s.is_closing())
     }
+
+    /// Whether a session's transport can take a packet now (Node's `transport.writable`):
+    /// a polling GET is waiting, or the WebSocket has nothing queued.
+    pub(crate) fn writable(&self, si: SessionId) -> bool {
+        match self.sessions.get(si).filter(|s| !s.is_closing()) {
+            Some(s) => match s.transport {
+                Transport::Polling { get } => get.is_some(),
+                Transport::Websocket { conn } => self.queued(conn) == 0,
+            },
+            None => false,
+        }
+    }
 }

@@ -37,6 +37,9 @@ pub(crate) type ErrorHandler = Arc<dyn Fn(&mut Shard, SocketId, &str) + Send + S
 /// A listener of what is emitted to a socket (`onAnyOutgoing`): the event and its arguments.
 pub(crate) type OutgoingHandler =
     Arc<dyn Fn(&mut Shard, SocketId, &str, &serde_json::Value) + Send + Sync>;
+/// A listener of a server-side event: its arguments (a JSON array) in, an answer out.
+pub(crate) type ServerEventHandler =
+    Arc<dyn Fn(Option<&crate::Io>, &serde_json::Value) -> Option<serde_json::Value> + Send + Sync>;
 /// What a pending acknowledgement does when it comes (or times out).
 pub(crate) type AckCallback = Box<dyn FnOnce(&mut Shard, SocketId, Result<Args, AckError>)>;
 pub(crate) type EngineOpenHandler = Arc<dyn Fn(&mut Shard, SessionId) + Send + Sync>;
@@ -82,6 +85,7 @@ pub(crate) struct NamespaceHandlers {
     pub(crate) on_error: Vec<ErrorHandler>,
     pub(crate) on_disconnecting: Vec<DisconnectHandler>,
     pub(crate) on_disconnect: Vec<DisconnectHandler>,
+    pub(crate) server_events: HashMap<String, Vec<ServerEventHandler>>,
 }
 
 impl fmt::Debug for NamespaceHandlers {

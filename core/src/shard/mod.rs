@@ -32,6 +32,7 @@
 
 mod app;
 mod dispatch;
+mod requests;
 mod task;
 
 use std::cell::RefCell;
@@ -241,11 +242,8 @@ impl Shard {
     pub fn handle_mesh(&mut self, now: Instant, message: MeshMessage) {
         self.now = now;
         match message {
-            MeshMessage::Broadcast(b) => {
-                if let Some(ns) = self.sio.namespace(&b.nsp) {
-                    self.sio.broadcast(&mut self.engine, ns, &b, None);
-                }
-            }
+            MeshMessage::Broadcast(b) => self.deliver(&b, None),
+            MeshMessage::Request(r) => self.request(&r),
         }
         self.dispatch();
     }

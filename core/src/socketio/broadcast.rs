@@ -4,12 +4,16 @@
 //! count, no copy, no allocation). A socket in several selected rooms gets it once: a stamp
 //! per broadcast marks the sockets already reached (and those left out).
 
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
+use std::time::Duration;
+
 use smallvec::SmallVec;
 
 use super::rooms::RoomKey;
-use super::{Encoded, SocketIo};
+use super::{Args, Encoded, SocketIo};
 use crate::engine::Engine;
-use crate::id::{NsId, SocketId};
+use crate::id::{NsId, Slots, SocketId};
 
 /// Room names of a broadcast.
 pub type RoomNames = SmallVec<[Box<str>; 2]>;
@@ -26,6 +30,10 @@ pub struct Broadcast {
     pub(crate) except: RoomNames,
     /// The packets: the text packet, then its binary attachments.
     pub(crate) packets: Encoded,
+    /// For a broadcast with an acknowledgement: where the answers go.
+    pub(crate) ack: Option<Arc<AckGather>>,
+    /// Dropped for clients whose transport can not take it now.
+    pub(crate) volatile: bool,
 }
 
 impl Broadcast {
@@ -41,6 +49,8 @@ impl Broadcast {
             rooms,
             except,
             packets,
+            ack: None,
+            volatile: false,
         }
     }
 }
@@ -61,29 +71,73 @@ struct Targets {
 impl<A> SocketIo<A> {
     /// Delivers a broadcast to this shard's sockets of namespace `ns`, leaving out
     /// `except_socket` (the sender of `socket.broadcast`).
+    /// The recipients of an acknowledged broadcast are added to `recipients`.
     pub(crate) fn broadcast(
         &mut self,
         engine: &mut Engine,
         ns: NsId,
         b: &Broadcast,
         except_socket: Option<SocketId>,
+        recipients: Option<&mut Vec<SocketId>>,
     ) {
+        let t = self.targets(ns, &b.rooms, &b.except, except_socket);
+        let mut recipients = recipients.filter(|_| b.ack.is_some());
+        self.fan_out(ns, &t, |sockets, sk| {
+            if let Some(s) = sockets.get(sk) {
+                if b.volatile && !engine.writable(s.session) {
+                    return;
+                }
+                for p in &b.packets {
+                    engine.send(s.session, p.clone());
+                }
+            }
+            if let Some(out) = recipients.as_deref_mut() {
+                out.push(sk);
+            }
+        });
+    }
+
+    /// The sockets of namespace `ns` that rooms select on this shard.
+    pub(crate) fn select(
+        &mut self,
+        ns: NsId,
+        rooms: &[Box<str>],
+        except: &[Box<str>],
+    ) -> Vec<SocketId> {
+        let t = self.targets(ns, rooms, except, None);
+        let mut out = Vec::new();
+        self.fan_out(ns, &t, |_, sk| out.push(sk));
+        out
+    }
+
+    fn targets(
+        &self,
+        ns: NsId,
+        rooms: &[Box<str>],
+        except: &[Box<str>],
+        except_socket: Option<SocketId>,
+    ) -> Targets {
         let mut t = Targets {
-            named: !b.rooms.is_empty(),
+            named: !rooms.is_empty(),
             ..Targets::default()
         };
-        for room in &b.rooms {
+        for room in rooms {
             self.resolve(ns, room, &mut t.rooms, &mut t.sockets);
         }
-        for room in &b.except {
+        for room in except {
             self.resolve(ns, room, &mut t.except_rooms, &mut t.except_sockets);
         }
         t.except_sockets.extend(except_socket);
-        self.fan_out(engine, ns, &t, b);
+        t
     }
 
-    /// Sends the broadcast's packets to every socket the targets select, each once.
-    fn fan_out(&mut self, engine: &mut Engine, ns: NsId, t: &Targets, b: &Broadcast) {
+    /// Calls `visit` for every socket the targets select, each once.
+    fn fan_out(
+        &mut self,
+        ns: NsId,
+        t: &Targets,
+        mut visit: impl FnMut(&Slots<SocketId, super::SocketState<A>>, SocketId),
+    ) {
         self.stamp = self.stamp.wrapping_add(1);
         let stamp = self.stamp;
         let members = &self.members[ns.index()];
@@ -105,9 +159,7 @@ impl<A> SocketIo<A> {
                 return;
             }
             s.stamp = stamp;
-            for p in &b.packets {
-                engine.send(s.session, p.clone());
-            }
+            visit(sockets, sk);
         };
         if !t.named {
             members.all.iter().for_each(|&sk| deliver(sk));
@@ -118,4 +170,101 @@ impl<A> SocketIo<A> {
         }
         t.sockets.iter().for_each(|&sk| deliver(sk));
     }
+}
+
+/// A broadcast's acknowledgements, collected from every recipient on every shard.
+#[derive(Debug)]
+pub struct AckGather {
+    state: Mutex<AckState>,
+    /// The ack id every recipient gets, and how long each shard waits.
+    pub(crate) id: u64,
+    pub(crate) timeout: Duration,
+}
+
+#[derive(Debug)]
+struct AckState {
+    /// Shards that have not said how many sockets they sent to.
+    shards: usize,
+    expected: usize,
+    answers: Vec<Args>,
+    missing: usize,
+    waker: Option<Waker>,
+}
+
+impl AckGather {
+    /// A gather for a broadcast reaching `shards` shards.
+    pub(crate) fn new(shards: usize, id: u64, timeout: Duration) -> Arc<AckGather> {
+        Arc::new(AckGather {
+            state: Mutex::new(AckState {
+                shards,
+                expected: 0,
+                answers: Vec::new(),
+                missing: 0,
+                waker: None,
+            }),
+            id,
+            timeout,
+        })
+    }
+
+    fn update(&self, f: impl FnOnce(&mut AckState)) {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut state);
+        if state.done() {
+            if let Some(w) = state.waker.take() {
+                w.wake();
+            }
+        }
+    }
+
+    /// A shard sent the broadcast to `n` sockets.
+    pub(crate) fn sent(&self, n: usize) {
+        self.update(|s| {
+            s.shards = s.shards.saturating_sub(1);
+            s.expected += n;
+        });
+    }
+
+    /// A socket answered.
+    pub(crate) fn answer(&self, args: Args) {
+        self.update(|s| s.answers.push(args));
+    }
+
+    /// A socket did not answer in time, or left.
+    pub(crate) fn miss(&self) {
+        self.update(|s| s.missing += 1);
+    }
+
+    pub(crate) fn poll_done(
+        &self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Result<Vec<Args>, BroadcastAckError>> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if !state.done() {
+            state.waker = Some(cx.waker().clone());
+            return Poll::Pending;
+        }
+        let answers = std::mem::take(&mut state.answers);
+        Poll::Ready(match state.missing {
+            0 => Ok(answers),
+            missing => Err(BroadcastAckError { answers, missing }),
+        })
+    }
+}
+
+impl AckState {
+    fn done(&self) -> bool {
+        self.shards == 0 && self.answers.len() + self.missing >= self.expected
+    }
+}
+
+/// Some recipients of a broadcast did not answer in time (or left first): the answers that
+/// came, and how many did not.
+#[derive(Debug, thiserror::Error)]
+#[error("operation has timed out ({missing} client(s) did not answer)")]
+pub struct BroadcastAckError {
+    /// The answers that came, in no particular order.
+    pub answers: Vec<Args>,
+    /// How many recipients did not answer.
+    pub missing: usize,
 }

@@ -28,7 +28,7 @@ use crate::sid::IdGenerator;
 use crate::timer::Timers;
 use crate::wire::sio;
 
-pub use broadcast::{Broadcast, RoomNames};
+pub use broadcast::{AckGather, Broadcast, BroadcastAckError, RoomNames};
 pub(crate) use data::Data;
 pub use encode::Encoded;
 pub(crate) use encode::{
@@ -243,11 +243,6 @@ impl<A> SocketIo<A> {
         std::mem::take(&mut self.emptied)
     }
 
-    /// Number of sockets of a namespace on this shard (those in it, not those connecting).
-    pub(crate) fn members_count(&self, ns: NsId) -> usize {
-        self.members[ns.index()].all.len()
-    }
-
     /// The namespace's entry.
     pub(crate) fn entry(&self, ns: NsId) -> &NsEntry {
         &self.namespaces[ns.index()]
@@ -433,13 +428,6 @@ impl<A> SocketIo<A> {
                 self.emptied.push(s.ns);
             }
         }
-    }
-
-    /// A session joins a namespace at once: its new socket.
-    pub(crate) fn connect(&mut self, si: SessionId, ns: NsId, auth: Bytes) -> SocketId {
-        let sk = self.create(si, ns, auth);
-        self.enter(sk);
-        sk
     }
 
     /// A socket leaves: out of its rooms, its namespace and its client; its pending

@@ -131,6 +131,14 @@ impl<A> SocketIo<A> {
         }
     }
 
+    /// Names of the rooms of a namespace on this shard (socket ids are not rooms here).
+    pub(crate) fn room_names(&self, ns: NsId) -> impl Iterator<Item = String> + '_ {
+        self.members[ns.index()]
+            .rooms
+            .iter()
+            .map(|(_, room)| room.name.to_string())
+    }
+
     /// Names of the rooms a socket is in, its own id first.
     pub(crate) fn rooms_of(&self, sk: SocketId) -> Vec<String> {
         let Some(s) = self.sockets.get(sk) else {

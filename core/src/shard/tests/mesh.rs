@@ -39,7 +39,9 @@ fn a_broadcast_reaches_every_shard_with_the_same_bytes() {
         slices[0].as_ptr()
     };
     let (_, message) = cl.shard_mut(0).poll_mesh().expect("a mesh message");
-    let MeshMessage::Broadcast(bc) = &message;
+    let MeshMessage::Broadcast(bc) = &message else {
+        panic!("a broadcast")
+    };
     assert_eq!(
         bc.packets[0].ws_frame().as_ptr(),
         local,
