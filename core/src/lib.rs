@@ -115,5 +115,5 @@ pub use shard::{App, LocalTask, Shard, SharedShard, Stats};
 pub use socketio::payload;
 pub use socketio::{
     AckError, Args, Binary, Broadcast, BroadcastAckError, ConnectError, DisconnectReason,
-    EmitError, Encoded, Event, RoomNames,
+    EmitError, Encoded, Event, RoomEvent, RoomNames,
 };

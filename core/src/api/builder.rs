@@ -12,7 +12,7 @@ use crate::shard::{
     App, EngineHandlers, EventHandler, Listener, Matcher, Middleware, MiddlewareFuture, Mode,
     NamespaceHandlers, Shard,
 };
-use crate::socketio::{ConnectError, DisconnectReason, Event};
+use crate::socketio::{ConnectError, DisconnectReason, Event, RoomEvent};
 use crate::wire::http::RequestHead;
 
 impl App {
@@ -216,6 +216,18 @@ impl Namespace {
     {
         let listeners = self.0.server_events.entry(event.to_owned()).or_default();
         listeners.push(Arc::new(f));
+        self
+    }
+
+    /// Runs for each change of the namespace's rooms on the shard where it happens (Node's
+    /// adapter events `create-room`, `delete-room`, `join-room`, `leave-room`; as in Node, a
+    /// socket's own room, named by its id, is created and joined when it connects). A room
+    /// with members on two shards is created on each.
+    pub fn on_room_event<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&RoomEvent) + Send + Sync + 'static,
+    {
+        self.0.adapter_events.push(Arc::new(f));
         self
     }
 

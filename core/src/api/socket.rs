@@ -272,6 +272,7 @@ impl<'a> Socket<'a> {
     pub fn join(&mut self, room: &str) {
         if self.connected() {
             self.shard.sio.join(self.id, room);
+            self.shard.flush_room_events();
         }
     }
 
@@ -279,6 +280,7 @@ impl<'a> Socket<'a> {
     pub fn leave(&mut self, room: &str) {
         if self.connected() {
             self.shard.sio.leave(self.id, room);
+            self.shard.flush_room_events();
         }
     }
 

@@ -16,7 +16,7 @@ use super::Shard;
 use crate::config::Config;
 use crate::engine::{EngineMessage, Hooks};
 use crate::id::{SessionId, SocketId};
-use crate::socketio::{AckError, Args, ConnectError, DisconnectReason, Event};
+use crate::socketio::{AckError, Args, ConnectError, DisconnectReason, Event, RoomEvent};
 
 pub(crate) type ConnectionHandler = Arc<dyn Fn(&mut Shard, SocketId) + Send + Sync>;
 pub(crate) type EventHandler = Arc<dyn Fn(&mut Shard, SocketId, Event<'_>) + Send + Sync>;
@@ -40,6 +40,8 @@ pub(crate) type OutgoingHandler =
 /// A listener of a server-side event: its arguments (a JSON array) in, an answer out.
 pub(crate) type ServerEventHandler =
     Arc<dyn Fn(Option<&crate::Io>, &serde_json::Value) -> Option<serde_json::Value> + Send + Sync>;
+/// A listener of the room changes of a namespace on one shard (Node's adapter events).
+pub(crate) type AdapterHandler = Arc<dyn Fn(&RoomEvent) + Send + Sync>;
 /// What a pending acknowledgement does when it comes (or times out).
 pub(crate) type AckCallback = Box<dyn FnOnce(&mut Shard, SocketId, Result<Args, AckError>)>;
 pub(crate) type EngineOpenHandler = Arc<dyn Fn(&mut Shard, SessionId) + Send + Sync>;
@@ -86,6 +88,7 @@ pub(crate) struct NamespaceHandlers {
     pub(crate) on_disconnecting: Vec<DisconnectHandler>,
     pub(crate) on_disconnect: Vec<DisconnectHandler>,
     pub(crate) server_events: HashMap<String, Vec<ServerEventHandler>>,
+    pub(crate) adapter_events: Vec<AdapterHandler>,
 }
 
 impl fmt::Debug for NamespaceHandlers {

@@ -43,6 +43,7 @@ impl Shard {
                 break;
             }
         }
+        self.flush_room_events();
         self.sio.reap();
         self.cleanup_namespaces();
     }
@@ -118,7 +119,11 @@ impl Shard {
         let ns = match self.sio.namespace(nsp) {
             Some(ns) => ns,
             None => match self.app.match_dynamic(nsp, &auth) {
-                Some(tag) => self.sio.add_namespace(nsp.into(), tag, true),
+                Some(tag) => {
+                    let ns = self.sio.add_namespace(nsp.into(), tag, true);
+                    self.namespace_added(ns);
+                    ns
+                }
                 None => {
                     let refusal = encode_connect_error(nsp, "Invalid namespace", None);
                     self.engine.send(si, refusal);
@@ -128,6 +133,35 @@ impl Shard {
         };
         let sk = self.sio.create(si, ns, auth);
         self.run_middlewares(sk, 0);
+    }
+
+    /// A namespace is there: its room changes are logged if it has adapter listeners.
+    pub(crate) fn namespace_added(&mut self, ns: NsId) {
+        let tag = self.sio.entry(ns).tag;
+        if self
+            .app
+            .handlers(tag)
+            .is_some_and(|h| !h.adapter_events.is_empty())
+        {
+            self.sio.log_rooms(ns);
+        }
+    }
+
+    /// Hands the logged room changes to the adapter listeners of their namespaces.
+    pub(crate) fn flush_room_events(&mut self) {
+        let events = self.sio.take_room_events();
+        if events.is_empty() {
+            return;
+        }
+        let app = self.app.clone();
+        for (ns, event) in events {
+            let Some(h) = app.handlers(self.sio.entry(ns).tag) else {
+                continue;
+            };
+            for listener in &h.adapter_events {
+                listener(&event);
+            }
+        }
     }
 
     /// The handlers of a namespace (a child's are its parent's).
@@ -209,6 +243,7 @@ impl Shard {
         let connected = encode_connected(self.sio.name(ns), &s.id);
         // Node writes the answer on its own; what the handler sends follows in later writes.
         self.engine.send_alone(si, connected);
+        self.flush_room_events();
         for h in &app
             .handlers(tag)
             .expect("checked by handlers_of")
@@ -333,6 +368,7 @@ impl Shard {
         let Some(si) = self.sio.remove(sk) else {
             return;
         };
+        self.flush_room_events();
         if notify {
             let packet = encode_plain(PacketType::Disconnect, &name, None);
             self.engine.send(si, packet);

@@ -129,7 +129,7 @@ impl Shard {
             session_ids,
         );
         let sio = SocketIo::new(app.config.clone(), app.static_namespaces(), socket_ids);
-        Shard {
+        let mut shard = Shard {
             app,
             engine,
             sio,
@@ -141,7 +141,12 @@ impl Shard {
             tasks: VecDeque::new(),
             this: Weak::new(),
             wall: (now, 0),
-        }
+        };
+        let namespaces: Vec<_> = shard.sio.namespaces().collect();
+        namespaces
+            .into_iter()
+            .for_each(|ns| shard.namespace_added(ns));
+        shard
     }
 
     /// The application this shard serves.

@@ -114,6 +114,7 @@ impl Shard {
             }
             Op::ServerEvent { name, args, reply } => self.server_event(&r.nsp, name, args, reply),
         }
+        self.flush_room_events();
     }
 
     /// A server-side event: the namespace's listeners of it run; with a reply, this shard

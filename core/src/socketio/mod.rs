@@ -36,6 +36,7 @@ pub(crate) use encode::{
 };
 pub use payload::{Args, Binary};
 pub use reason::{AckError, DisconnectReason, EmitError};
+pub use rooms::RoomEvent;
 use rooms::{Members, Membership};
 
 /// A received event, handed to the handler registered for its name.
@@ -107,6 +108,8 @@ pub(crate) struct NsEntry {
     pub(crate) child: bool,
     /// Sockets of it this shard knows (connecting, in it, or leaving).
     sockets: u32,
+    /// Whether its room changes are logged ([`RoomEvent`]).
+    pub(crate) log_rooms: bool,
 }
 
 /// A socket: one client in one namespace.
@@ -161,6 +164,8 @@ pub(crate) struct SocketIo<A> {
     free: Vec<NsId>,
     /// Children of dynamic namespaces whose last socket was forgotten.
     emptied: Vec<NsId>,
+    /// Room changes of the namespaces that log them, not yet taken.
+    room_events: Vec<(NsId, RoomEvent)>,
     ids: IdGenerator,
     clients: SecondaryMap<SessionId, Client>,
     sockets: Slots<SocketId, SocketState<A>>,
@@ -186,6 +191,7 @@ impl<A> SocketIo<A> {
             by_name: HashMap::new(),
             free: Vec::new(),
             emptied: Vec::new(),
+            room_events: Vec::new(),
             ids,
             clients: SecondaryMap::default(),
             sockets: Slots::default(),
@@ -207,6 +213,7 @@ impl<A> SocketIo<A> {
             tag,
             child,
             sockets: 0,
+            log_rooms: false,
         };
         let ns = match self.free.pop() {
             Some(ns) => {
@@ -237,6 +244,16 @@ impl<A> SocketIo<A> {
         true
     }
 
+    /// Logs the room changes of a namespace from now on.
+    pub(crate) fn log_rooms(&mut self, ns: NsId) {
+        self.namespaces[ns.index()].log_rooms = true;
+    }
+
+    /// The room changes logged since the last call.
+    pub(crate) fn take_room_events(&mut self) -> Vec<(NsId, RoomEvent)> {
+        std::mem::take(&mut self.room_events)
+    }
+
     /// The children of dynamic namespaces whose last socket was forgotten since the last
     /// call.
     pub(crate) fn take_emptied(&mut self) -> Vec<NsId> {
@@ -246,6 +263,13 @@ impl<A> SocketIo<A> {
     /// The namespace's entry.
     pub(crate) fn entry(&self, ns: NsId) -> &NsEntry {
         &self.namespaces[ns.index()]
+    }
+
+    /// Every namespace of this shard.
+    pub(crate) fn namespaces(&self) -> impl Iterator<Item = NsId> + '_ {
+        let all = self.namespaces.iter().enumerate();
+        all.filter(|(_, e)| !e.name.is_empty())
+            .map(|(i, _)| NsId(i as u32))
     }
 
     /// The children of the dynamic namespace tagged `tag`.
@@ -408,6 +432,13 @@ impl<A> SocketIo<A> {
         let s = &mut self.sockets[sk];
         s.membership.ns_pos = pos;
         s.connected = true;
+        if self.namespaces[ns.index()].log_rooms {
+            // Node's socket joins a room named by its id.
+            let room: Box<str> = id.as_ref().into();
+            self.room_events.push((ns, RoomEvent::Create(room.clone())));
+            self.room_events
+                .push((ns, RoomEvent::Join(room, id.clone())));
+        }
         self.socket_ids.insert(id, sk);
         true
     }
@@ -437,7 +468,14 @@ impl<A> SocketIo<A> {
         let s = self.sockets.get_mut(sk).filter(|s| s.connected)?;
         s.connected = false;
         s.acks.clear();
-        let si = s.session;
+        let (si, ns) = (s.session, s.ns);
+        if self.namespaces[ns.index()].log_rooms {
+            let id = s.id.clone();
+            let room: Box<str> = id.as_ref().into();
+            self.room_events
+                .push((ns, RoomEvent::Leave(room.clone(), id)));
+            self.room_events.push((ns, RoomEvent::Delete(room)));
+        }
         self.leave_all(sk);
         self.socket_ids.remove(&self.sockets[sk].id);
         if let Some(c) = self.clients.get_mut(si) {

@@ -6,12 +6,27 @@
 //! room names, resolved here.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use slab::Slab;
 use smallvec::SmallVec;
 
 use super::{SocketIo, SocketState};
 use crate::id::{NsId, SocketId};
+
+/// A change of the rooms of a namespace on this shard (the events of Node's adapter), logged
+/// for namespaces that listen to them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoomEvent {
+    /// A room was created (`create-room`).
+    Create(Box<str>),
+    /// A room was deleted, its last member gone (`delete-room`).
+    Delete(Box<str>),
+    /// A socket (by id) joined a room (`join-room`).
+    Join(Box<str>, Arc<str>),
+    /// A socket (by id) left a room (`leave-room`).
+    Leave(Box<str>, Arc<str>),
+}
 
 /// A room of one namespace, by its slot in the namespace's room slab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,8 +88,17 @@ impl<A> SocketIo<A> {
             return;
         }
         let members = &mut m.rooms[key.0 as usize].members;
+        let created = members.is_empty();
         s.membership.rooms.push((key, members.len() as u32));
         members.push(sk);
+        if self.namespaces[s.ns.index()].log_rooms {
+            let (ns, id) = (s.ns, s.id.clone());
+            if created {
+                self.room_events.push((ns, RoomEvent::Create(room.into())));
+            }
+            self.room_events
+                .push((ns, RoomEvent::Join(room.into(), id)));
+        }
     }
 
     /// Removes a socket from a room.
@@ -90,7 +114,7 @@ impl<A> SocketIo<A> {
             return;
         };
         let (_, pos) = s.membership.rooms.swap_remove(i);
-        self.remove_from_room(ns, key, pos);
+        self.remove_from_room(ns, key, pos, sk);
     }
 
     /// Takes a socket out of every room and out of its namespace's members.
@@ -101,7 +125,7 @@ impl<A> SocketIo<A> {
         let ns = s.ns;
         let Membership { rooms, ns_pos } = std::mem::take(&mut s.membership);
         for (key, pos) in rooms {
-            self.remove_from_room(ns, key, pos);
+            self.remove_from_room(ns, key, pos, sk);
         }
         let all = &mut self.members[ns.index()].all;
         all.swap_remove(ns_pos as usize);
@@ -111,10 +135,19 @@ impl<A> SocketIo<A> {
     }
 
     /// Takes the member at `pos` out of room `key`, keeping the positions of the others right.
-    fn remove_from_room(&mut self, ns: NsId, key: RoomKey, pos: u32) {
+    fn remove_from_room(&mut self, ns: NsId, key: RoomKey, pos: u32, sk: SocketId) {
         let m = &mut self.members[ns.index()];
         let room = &mut m.rooms[key.0 as usize];
         room.members.swap_remove(pos as usize);
+        if self.namespaces[ns.index()].log_rooms {
+            let id = self.sockets[sk].id.clone();
+            let event = RoomEvent::Leave(room.name.clone(), id);
+            self.room_events.push((ns, event));
+            if room.members.is_empty() {
+                self.room_events
+                    .push((ns, RoomEvent::Delete(room.name.clone())));
+            }
+        }
         if let Some(&moved) = room.members.get(pos as usize) {
             if let Some(entry) = self.sockets[moved]
                 .membership

@@ -94,6 +94,7 @@ fn ws_client(sim: &mut Sim) -> (Client, String) {
     (c, id)
 }
 
+mod adapter;
 mod engine;
 mod mesh;
 mod socketio;
