@@ -172,6 +172,13 @@ impl Engine {
             Route::Session(si) if head.upgrade_websocket => {
                 self.websocket_open(ci, &head, Some(si))
             }
+            Route::Session(si)
+                if matches!(self.sessions[si].transport, Transport::Websocket { .. }) =>
+            {
+                // A plain request with `transport=websocket` for a session on a WebSocket: the
+                // Node server never answers it; a 400 ends it here.
+                self.respond(ci, 400, &[], b"", head.keep_alive, head.origin.as_deref())
+            }
             Route::Session(si) => match head.method {
                 Method::Get => self.poll_get(ci, si, &head),
                 Method::Post => self.poll_post(ci, si, &head, body),
