@@ -106,7 +106,10 @@ pub use api::{
     Namespace, Operator, Reach, Remote, Socket, SocketIoMode,
 };
 pub use config::{Config, Cookie, Cors, TransportKind};
-pub use engine::{Action, CloseReason, EngineMessage, HttpResponse, OutPacket};
+pub use engine::{
+    Action, CloseReason, ConnectionError, ConnectionErrorContext, EngineMessage, HttpResponse,
+    OutPacket,
+};
 pub use id::{ConnId, NsId, SessionId, SocketId};
 pub use mesh::{MeshMessage, MeshPost, MeshTarget};
 pub use pairs::Pairs;

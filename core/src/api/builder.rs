@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{EngineSocket, Socket};
 use crate::config::Config;
-use crate::engine::{EngineMessage, Hooks, HttpResponse};
+use crate::engine::{ConnectionError, EngineMessage, Hooks, HttpResponse};
 use crate::shard::{App, EngineHandlers, EventHandler, Mode, NamespaceHandlers};
 use crate::socketio::{ConnectError, DisconnectReason, Event, Handshake};
 use crate::wire::http::RequestHead;
@@ -173,6 +173,21 @@ impl<M> AppBuilder<M> {
         F: Fn(&RequestHead) -> bool + Send + Sync + 'static,
     {
         self.hooks.allow_request = Some(Arc::new(f));
+        self
+    }
+
+    /// Hears every request the Engine.IO server refuses with an error code, once per refusal
+    /// (`io.engine.on("connection_error", …)` in Node): an unknown transport or session id, a
+    /// handshake that is not a GET, a bad request, an `allow_request` refusal, an unsupported
+    /// protocol revision, over polling or WebSocket alike; see [`ConnectionError`]. Refusals
+    /// that Node does not report there (a malformed request, a WebSocket handshake that `ws`
+    /// refuses) are not reported. Runs on the shard's thread: it must not block. A second call
+    /// replaces the first hook.
+    pub fn on_connection_error<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&ConnectionError<'_>) + Send + Sync + 'static,
+    {
+        self.hooks.connection_error = Some(Arc::new(f));
         self
     }
 
