@@ -108,7 +108,7 @@ pub use api::{
 pub use config::{Config, Cookie, Cors, TransportKind};
 pub use engine::{
     Action, CloseReason, ConnectionError, ConnectionErrorContext, EngineMessage, HttpResponse,
-    OutPacket,
+    OutPacket, ResponseHeaders,
 };
 pub use id::{ConnId, NsId, SessionId, SocketId};
 pub use mesh::{MeshMessage, MeshPost, MeshTarget};

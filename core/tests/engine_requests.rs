@@ -7,7 +7,9 @@ use std::time::Instant;
 
 use corelay_core::sim::{parse_frames, parse_responses, texts, Sim};
 use corelay_core::wire::http::Method;
-use corelay_core::{App, Config, ConnectionError, ConnectionErrorContext, TransportKind};
+use corelay_core::{
+    App, Config, ConnectionError, ConnectionErrorContext, ResponseHeaders, TransportKind,
+};
 
 fn plain_app() -> Arc<App> {
     App::builder().namespace("/", |ns| ns).build()
@@ -426,4 +428,289 @@ fn a_transport_the_settings_leave_out_is_unknown() {
             transport: Some("websocket".into())
         }]
     );
+}
+
+/// Which header hook ran, on which request (path and query).
+type Calls = Arc<Mutex<Vec<(&'static str, String)>>>;
+
+/// Header hooks that record their calls and add `X-Initial` / `X-Every`, with `tweak` on the
+/// builder's settings.
+fn header_app(calls: &Calls, tweak: impl FnOnce(&mut Config)) -> Arc<App> {
+    let (c1, c2) = (calls.clone(), calls.clone());
+    App::builder()
+        .configure(tweak)
+        .on_initial_headers(move |headers, req| {
+            c1.lock()
+                .unwrap()
+                .push(("initial_headers", format!("{}?{}", req.path, req.query)));
+            assert!(headers.set("X-Initial", "1"));
+        })
+        .on_headers(move |headers, req| {
+            c2.lock()
+                .unwrap()
+                .push(("headers", format!("{}?{}", req.path, req.query)));
+            assert!(headers.set("X-Every", "1"));
+        })
+        .namespace("/", |ns| {
+            ns.on("ping", |socket, _| drop(socket.emit("pong", &())))
+        })
+        .build()
+}
+
+fn calls_taken(calls: &Calls) -> Vec<(&'static str, String)> {
+    std::mem::take(&mut *calls.lock().unwrap())
+}
+
+/// The head of the `101` at the start of `bytes`, and what follows it.
+fn split_101(bytes: &[u8]) -> (String, Vec<u8>) {
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete head")
+        + 4;
+    let head = String::from_utf8(bytes[..end].to_vec()).unwrap();
+    assert!(
+        head.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),
+        "{head}"
+    );
+    (head, bytes[end..].to_vec())
+}
+
+#[test]
+fn header_hooks_run_on_polling_answers_as_in_node() {
+    let calls = Calls::default();
+    let mut sim = Sim::new(header_app(&calls, |_| {}), Instant::now());
+    // The handshake: initial_headers, then headers.
+    let c = sim.connect();
+    let r = sim.get(c, "/socket.io/?EIO=4&transport=polling").unwrap();
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        (r.header("x-initial"), r.header("x-every")),
+        (Some("1"), Some("1"))
+    );
+    assert_eq!(r.header("content-type"), Some("text/plain; charset=UTF-8"));
+    let handshake = "/socket.io/?EIO=4&transport=polling".to_owned();
+    assert_eq!(
+        calls_taken(&calls),
+        [
+            ("initial_headers", handshake.clone()),
+            ("headers", handshake)
+        ]
+    );
+    let sid = &r.text()[9..29];
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    // A POST's `ok`: headers only.
+    let r = sim.post(c, &path, "40").unwrap();
+    assert_eq!((r.status, r.text()), (200, "ok"));
+    assert_eq!(
+        (r.header("x-initial"), r.header("x-every")),
+        (None, Some("1"))
+    );
+    assert_eq!(calls_taken(&calls), [("headers", path.clone())]);
+    // A GET answered at once (the CONNECT answer waits), and a GET held, then answered.
+    let r = sim.get(c, &path).unwrap();
+    assert!(r.text().starts_with("40{"), "{}", r.text());
+    assert_eq!(
+        (r.header("x-initial"), r.header("x-every")),
+        (None, Some("1"))
+    );
+    assert!(sim.get(c, &path).is_none(), "held");
+    let other = sim.connect();
+    sim.post(other, &path, "42[\"ping\"]").unwrap();
+    let r = parse_responses(&sim.take(c)).pop().unwrap();
+    assert_eq!(r.text(), "42[\"pong\"]");
+    assert_eq!(r.header("x-every"), Some("1"));
+    assert_eq!(
+        calls_taken(&calls),
+        [
+            ("headers", path.clone()),
+            ("headers", path.clone()),
+            ("headers", path.clone())
+        ]
+    );
+    // Error answers run no hook: an engine error, a second GET while one is held.
+    let e = sim.connect();
+    let r = sim
+        .get(e, "/socket.io/?EIO=4&transport=carrier-pigeon")
+        .unwrap();
+    assert_eq!((r.status, r.header("x-every")), (400, None));
+    assert_eq!(calls_taken(&calls), []);
+    sim.send(
+        c,
+        format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes(),
+    );
+    let r = sim.get(e, &path).unwrap();
+    assert_eq!((r.status, r.header("x-every")), (400, None));
+    // The session ends with "transport error": the held GET takes the close packet, in an
+    // answer the hook sees (as Node's does).
+    let r = parse_responses(&sim.take(c)).pop().unwrap();
+    assert_eq!((r.text(), r.header("x-every")), ("1", Some("1")));
+    assert_eq!(calls_taken(&calls), [("headers", path)]);
+}
+
+#[test]
+fn header_hooks_run_on_every_101() {
+    let calls = Calls::default();
+    let mut sim = Sim::new(header_app(&calls, |_| {}), Instant::now());
+    // A WebSocket handshake: initial_headers, then headers, on its 101.
+    let c = sim.connect();
+    sim.send(c, ws_request("EIO=4&transport=websocket", "").as_bytes());
+    let (head, rest) = split_101(&sim.take(c));
+    assert!(head.contains("\r\nX-Initial: 1\r\n"), "{head}");
+    assert!(head.contains("\r\nX-Every: 1\r\n"), "{head}");
+    assert!(texts(&parse_frames(&rest))[0].starts_with("0{"));
+    let query = "/socket.io/?EIO=4&transport=websocket".to_owned();
+    assert_eq!(
+        calls_taken(&calls),
+        [("initial_headers", query.clone()), ("headers", query)]
+    );
+    // The 101 of an upgrade: headers only; and that of an upgrade refused after its 101.
+    let (_, sid) = sim.polling_open();
+    calls_taken(&calls);
+    let query = format!("EIO=4&transport=websocket&sid={sid}");
+    for _ in 0..2 {
+        let c = sim.connect();
+        sim.send(c, ws_request(&query, "").as_bytes());
+        let (head, _) = split_101(&sim.take(c));
+        assert!(!head.contains("X-Initial"), "{head}");
+        assert!(head.contains("\r\nX-Every: 1\r\n"), "{head}");
+        assert_eq!(
+            calls_taken(&calls),
+            [("headers", format!("/socket.io/?{query}"))]
+        );
+    }
+    // A refused WebSocket handshake runs none.
+    let c = sim.connect();
+    sim.send(c, ws_request("EIO=3&transport=websocket", "").as_bytes());
+    assert_eq!(parse_responses(&sim.take(c))[0].status, 400);
+    assert_eq!(calls_taken(&calls), []);
+}
+
+#[test]
+fn header_hooks_see_the_servers_headers_and_can_not_break_the_answer() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let seen2 = seen.clone();
+    let app = App::engine()
+        .configure(|c| {
+            c.cookie = Some(corelay_core::Cookie::default());
+            c.cors = Some(corelay_core::Cors::any());
+        })
+        .on_initial_headers(move |headers, _| {
+            let all: Vec<(String, String)> = headers
+                .iter()
+                .map(|(n, v)| (n.to_owned(), v.to_owned()))
+                .collect();
+            seen2.lock().unwrap().push(all);
+            // Replace what the server would write; what would break the answer is dropped.
+            assert!(headers.set("content-type", "text/plain"));
+            assert!(headers.remove("Set-Cookie"));
+            assert!(headers.append("Set-Cookie", "a=1"));
+            assert!(headers.append("set-cookie", "b=2"));
+            assert!(!headers.set("X-Split\r\nX-Injected", "1"));
+            assert!(!headers.set("X-Value", "a\r\nX-Injected: 1"));
+            assert!(!headers.set("X-Nul", "a\0"));
+            assert!(!headers.set("", "empty name"));
+            assert!(!headers.set("Content-Length", "0"));
+            assert!(!headers.set("transfer-encoding", "chunked"));
+            assert!(!headers.set("Connection", "close"));
+            assert!(!headers.set("Upgrade", "h2c"));
+            assert!(!headers.set("Sec-WebSocket-Accept", "x"));
+        })
+        .on_headers(|headers, _| {
+            assert_eq!(
+                headers.get_all("SET-COOKIE").collect::<Vec<_>>(),
+                ["a=1", "b=2"]
+            );
+            assert!(headers.set("X-Tab", "a\tb"));
+        })
+        .build();
+    let mut sim = Sim::new(app, Instant::now());
+    let c = sim.connect();
+    let r = sim
+        .request(
+            c,
+            "GET /engine.io/?EIO=4&transport=polling HTTP/1.1\r\nHost: x\r\nOrigin: http://a.example\r\n\r\n",
+        )
+        .unwrap();
+    assert_eq!(r.status, 200);
+    assert!(r.text().starts_with("0{\"sid\":"), "{}", r.text());
+    let seen = std::mem::take(&mut *seen.lock().unwrap());
+    let sid = &r.text()[9..29];
+    assert_eq!(
+        seen,
+        [vec![
+            (
+                "Content-Type".to_owned(),
+                "text/plain; charset=UTF-8".to_owned()
+            ),
+            (
+                "Set-Cookie".to_owned(),
+                format!("io={sid}; Path=/; HttpOnly; SameSite=Lax")
+            ),
+            ("Access-Control-Allow-Origin".to_owned(), "*".to_owned()),
+        ]]
+    );
+    let names: Vec<(&str, &str)> = r
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("content-type", "text/plain"),
+            ("Access-Control-Allow-Origin", "*"),
+            ("Set-Cookie", "a=1"),
+            ("set-cookie", "b=2"),
+            ("X-Tab", "a\tb"),
+            ("Content-Length", &*r.body.len().to_string()),
+            ("Connection", "keep-alive"),
+        ]
+    );
+    // The WebSocket 101 keeps its own headers too.
+    sim.send(
+        c,
+        ws_request("EIO=4&transport=websocket", "")
+            .replace("/socket.io/", "/engine.io/")
+            .as_bytes(),
+    );
+    let (head, _) = split_101(&sim.take(c));
+    assert!(
+        head.starts_with(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n"
+        ),
+        "{head}"
+    );
+    assert!(
+        head.ends_with("\r\nSet-Cookie: a=1\r\nset-cookie: b=2\r\nX-Tab: a\tb\r\n\r\n"),
+        "{head}"
+    );
+    assert!(
+        !head.contains("Injected") && !head.contains("h2c"),
+        "{head}"
+    );
+}
+
+#[test]
+fn response_headers_set_replaces_in_place_and_append_keeps() {
+    let mut h = ResponseHeaders::new();
+    assert!(h.is_empty());
+    assert!(h.append("A", "1"));
+    assert!(h.append("B", "2"));
+    assert!(h.append("a", "3"));
+    assert!(h.set("C", "4"));
+    assert_eq!(h.get_all("A").collect::<Vec<_>>(), ["1", "3"]);
+    // `set` takes the place of the first of that name, and drops the others.
+    assert!(h.set("a", "5"));
+    assert_eq!(
+        h.iter().collect::<Vec<_>>(),
+        [("a", "5"), ("B", "2"), ("C", "4")]
+    );
+    assert_eq!(h.get("b"), Some("2"));
+    assert!(h.remove("B") && !h.remove("B"));
+    assert_eq!(h.len(), 2);
+    // A dropped header leaves the others as they were.
+    assert!(!h.set("a", "x\ny"));
+    assert_eq!(h.get("a"), Some("5"));
 }

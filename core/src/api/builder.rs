@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{EngineSocket, Socket};
 use crate::config::Config;
-use crate::engine::{ConnectionError, EngineMessage, Hooks, HttpResponse};
+use crate::engine::{ConnectionError, EngineMessage, Hooks, HttpResponse, ResponseHeaders};
 use crate::shard::{App, EngineHandlers, EventHandler, Mode, NamespaceHandlers};
 use crate::socketio::{ConnectError, DisconnectReason, Event, Handshake};
 use crate::wire::http::RequestHead;
@@ -188,6 +188,30 @@ impl<M> AppBuilder<M> {
         F: Fn(&ConnectionError<'_>) + Send + Sync + 'static,
     {
         self.hooks.connection_error = Some(Arc::new(f));
+        self
+    }
+
+    /// Adds headers to the answer that opens a session: the polling handshake's `200` and the
+    /// `101` of a WebSocket handshake (`io.engine.on("initial_headers", …)` in Node). It runs
+    /// before the [`headers`](AppBuilder::on_headers) hook, on the same [`ResponseHeaders`]
+    /// (invalid headers are dropped). A second call replaces the first hook.
+    pub fn on_initial_headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut ResponseHeaders, &RequestHead) + Send + Sync + 'static,
+    {
+        self.hooks.initial_headers = Some(Arc::new(f));
+        self
+    }
+
+    /// Adds headers to every Engine.IO answer that is not an error: each polling GET and POST
+    /// answered `200` (the handshake's included) and each WebSocket `101`, of a handshake or an
+    /// upgrade (`io.engine.on("headers", …)` in Node); see [`ResponseHeaders`] (invalid headers
+    /// are dropped). A second call replaces the first hook.
+    pub fn on_headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut ResponseHeaders, &RequestHead) + Send + Sync + 'static,
+    {
+        self.hooks.headers = Some(Arc::new(f));
         self
     }
 

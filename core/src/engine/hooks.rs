@@ -1,5 +1,5 @@
 //! The application's hooks on HTTP requests, as the Node engine.io server has them: its own
-//! pages, `allowRequest`, and the `connection_error` event.
+//! pages, `allowRequest`, and the `connection_error`, `initial_headers` and `headers` events.
 //!
 //! A hook is a plain synchronous function called on the shard's thread, in the middle of an
 //! input: it must not block. Hooks see wire types ([`RequestHead`]) and the small types of this
@@ -12,12 +12,17 @@
 //!   a WebSocket handshake that `ws` refuses (bad key or version, a transport that does not
 //!   upgrade), an upgrade the session can not take (it is upgrading, upgraded or closing), a
 //!   second long-polling GET, a binary POST.
+//! - `initial_headers` adds headers to the answer that opens a session (the polling handshake's
+//!   `200`, the `101` of a WebSocket handshake); then `headers` runs on it, and on every other
+//!   Engine.IO answer: each polling GET and POST answered `200`, the `101` of an upgrade. Error
+//!   answers run neither, as in Node. Both edit one [`ResponseHeaders`], which keeps only
+//!   valid headers: a hook can not break the response it adds to.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::config::TransportKind;
-use crate::wire::http::{Method, RequestHead};
+use crate::wire::http::{self, Method, RequestHead};
 
 use super::HttpResponse;
 
@@ -27,6 +32,8 @@ pub(crate) type HttpHandler = Arc<dyn Fn(&RequestHead) -> Option<HttpResponse> +
 pub(crate) type AllowRequest = Arc<dyn Fn(&RequestHead) -> bool + Send + Sync>;
 /// Node's `connection_error` listener.
 pub(crate) type ConnectionErrorHook = Arc<dyn Fn(&ConnectionError<'_>) + Send + Sync>;
+/// Node's `initial_headers` or `headers` listener.
+pub(crate) type HeadersHook = Arc<dyn Fn(&mut ResponseHeaders, &RequestHead) + Send + Sync>;
 
 /// The application's hooks on HTTP requests.
 #[derive(Clone, Default)]
@@ -37,6 +44,39 @@ pub(crate) struct Hooks {
     pub(crate) http: Option<HttpHandler>,
     /// Hears every refusal with an Engine.IO error code.
     pub(crate) connection_error: Option<ConnectionErrorHook>,
+    /// Adds headers to the answer that opens a session.
+    pub(crate) initial_headers: Option<HeadersHook>,
+    /// Adds headers to every Engine.IO answer that is not an error.
+    pub(crate) headers: Option<HeadersHook>,
+}
+
+impl Hooks {
+    /// Runs `initial_headers` (when `initial`: the answer opens a session), then `headers`, on
+    /// the headers the server would write, `base`; `None` when no hook runs (write `base`).
+    pub(crate) fn response_headers(
+        &self,
+        base: &[(&str, &str)],
+        req: &RequestHead,
+        initial: bool,
+    ) -> Option<ResponseHeaders> {
+        let initial_hook = self.initial_headers.as_ref().filter(|_| initial);
+        if initial_hook.is_none() && self.headers.is_none() {
+            return None;
+        }
+        let mut headers = ResponseHeaders {
+            list: base
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
+        };
+        if let Some(hook) = initial_hook {
+            hook(&mut headers, req);
+        }
+        if let Some(hook) = &self.headers {
+            hook(&mut headers, req);
+        }
+        Some(headers)
+    }
 }
 
 /// A request the Engine.IO server refused, as Node's `connection_error` event reports it
@@ -184,4 +224,128 @@ impl EngineError {
             EngineError::UnsupportedProtocolVersion => "Unsupported protocol version",
         }
     }
+}
+
+/// The headers of an Engine.IO answer that the `initial_headers` and `headers` hooks edit: the
+/// headers object of Node's events. It holds the headers the server would write but those
+/// that frame the answer (so a hook sees `Content-Type`, `Set-Cookie`, the CORS headers, and
+/// may replace them), and only valid headers: a name that is not a token, a value with CR, LF
+/// or another control character, or a name the server writes itself (`Content-Length`,
+/// `Transfer-Encoding`, `Connection`, `Upgrade`, `Sec-WebSocket-*`) is dropped with a warning.
+/// Names are matched ASCII case-insensitively, and written as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ResponseHeaders {
+    list: Vec<(String, String)>,
+}
+
+impl ResponseHeaders {
+    /// No headers.
+    pub fn new() -> ResponseHeaders {
+        ResponseHeaders::default()
+    }
+
+    /// Sets header `name` to `value`, in place of every header of that name
+    /// (`headers[name] = value` in Node). False when the header is dropped (see
+    /// [`ResponseHeaders`]); the headers are unchanged then.
+    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) -> bool {
+        let (name, value) = (name.into(), value.into());
+        if !allowed(&name, &value) {
+            return false;
+        }
+        // In place of the first of that name (the others before it keep their places).
+        let at = self
+            .list
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case(&name));
+        self.list.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+        self.list
+            .insert(at.unwrap_or(self.list.len()), (name, value));
+        true
+    }
+
+    /// Adds a header after the others, keeping those of the same name (several
+    /// `Set-Cookie`, as an array value in Node). False when it is dropped (see
+    /// [`ResponseHeaders`]).
+    pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) -> bool {
+        let (name, value) = (name.into(), value.into());
+        if !allowed(&name, &value) {
+            return false;
+        }
+        self.list.push((name, value));
+        true
+    }
+
+    /// Removes every header named `name`; whether there was one.
+    pub fn remove(&mut self, name: &str) -> bool {
+        let before = self.list.len();
+        self.list.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.list.len() != before
+    }
+
+    /// The value of the first header named `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.list
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The values of every header named `name`, in order.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.list
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every header, in order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.list.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// How many headers.
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
+    /// The headers as the response writers take them.
+    pub(crate) fn pairs(&self) -> Vec<(&str, &str)> {
+        self.iter().collect()
+    }
+}
+
+/// Whether a hook's header may go in an answer; warns when not.
+fn allowed(name: &str, value: &str) -> bool {
+    if !http::is_valid_header_name(name) {
+        tracing::warn!(name = ?name, "a header hook's header has an invalid name: dropped");
+        return false;
+    }
+    if !http::is_valid_header_value(value) {
+        tracing::warn!(name, "a header hook's header has an invalid value: dropped");
+        return false;
+    }
+    let framing = [
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "upgrade",
+    ]
+    .iter()
+    .any(|f| name.eq_ignore_ascii_case(f))
+        || name
+            .get(..14)
+            .is_some_and(|p| p.eq_ignore_ascii_case("sec-websocket-"));
+    if framing {
+        tracing::warn!(
+            name,
+            "a header hook can not set a header the server writes: dropped"
+        );
+        return false;
+    }
+    true
 }

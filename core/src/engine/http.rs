@@ -7,7 +7,9 @@ use bytes::{Bytes, BytesMut};
 
 use super::conn::{AfterFlush, ConnState};
 use super::hooks::EngineError;
-use super::{ConnectionError, ConnectionErrorContext, Engine, Event, OutPacket, Transport};
+use super::{
+    ConnectionError, ConnectionErrorContext, Engine, Event, OutPacket, ResponseHeaders, Transport,
+};
 use crate::config::TransportKind;
 use crate::id::{ConnId, SessionId};
 use crate::wire::http::{self, HeadLimits, Method, ParsedHead, RequestHead};
@@ -164,7 +166,7 @@ impl Engine {
                 self.respond(ci, 400, &[], b"", head.keep_alive, head.origin.as_deref())
             }
             Route::Session(si, _) => match head.method {
-                Method::Get => self.poll_get(ci, si, &head),
+                Method::Get => self.poll_get(ci, si, head),
                 Method::Post => self.poll_post(ci, si, &head, body),
                 _ => self.respond(ci, 500, &[], b"", head.keep_alive, None),
             },
@@ -263,14 +265,7 @@ impl Engine {
         let cookie = self.cookie(si);
         let mut headers = vec![("Content-Type", "text/plain; charset=UTF-8")];
         headers.extend(cookie.as_deref().map(|c| ("Set-Cookie", c)));
-        self.respond(
-            ci,
-            200,
-            &headers,
-            &body,
-            head.keep_alive,
-            head.origin.as_deref(),
-        );
+        self.respond_hooked(ci, &headers, &body, head, true);
         self.events.push_back(Event::Opened(si));
     }
 
@@ -294,6 +289,10 @@ impl Engine {
             .map(|c| ("Set-Cookie", c))
             .into_iter()
             .collect();
+        // Node's `ws` emits `headers` for every `101`, the engine `initial_headers` with it for
+        // a handshake.
+        let hooked = self.hooks.response_headers(&extra, head, new);
+        let extra = hooked.as_ref().map_or(extra, ResponseHeaders::pairs);
         let mut out = BytesMut::new();
         ws::write_handshake_response(&mut out, &accept, &extra);
         self.push_out(ci, out.freeze());
@@ -441,6 +440,24 @@ impl Engine {
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
         self.write_answer(ci, status, &all, body, keep_alive);
+    }
+
+    /// Writes a `200` answer to an Engine.IO request `head`, as [`Engine::respond`] does,
+    /// with what the header hooks make of its headers (`initial`: the answer opens a session).
+    pub(super) fn respond_hooked(
+        &mut self,
+        ci: ConnId,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        head: &RequestHead,
+        initial: bool,
+    ) {
+        let cors = self.cors_headers(head.origin.as_deref());
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
+        let hooked = self.hooks.response_headers(&all, head, initial);
+        let all = hooked.as_ref().map_or(all, ResponseHeaders::pairs);
+        self.write_answer(ci, 200, &all, body, head.keep_alive);
     }
 
     /// Writes a whole answer with exactly these headers; closes the connection after it

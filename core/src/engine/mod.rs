@@ -35,7 +35,7 @@ use crate::timer::Timers;
 
 pub(crate) use conn::Conn;
 pub(crate) use hooks::Hooks;
-pub use hooks::{ConnectionError, ConnectionErrorContext};
+pub use hooks::{ConnectionError, ConnectionErrorContext, ResponseHeaders};
 pub use http::HttpResponse;
 pub use packet::OutPacket;
 pub(crate) use session::{HandshakeData, Session, Transport};
