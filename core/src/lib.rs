@@ -107,7 +107,10 @@ pub use api::{
     Remote, RemoteSocket, Socket, SocketHandshake, SocketIoMode, SocketRef,
 };
 pub use config::{Config, Cookie, Cors, TransportKind};
-pub use engine::{Action, CloseReason, EngineMessage, HttpResponse, OutPacket};
+pub use engine::{
+    Action, CloseReason, ConnectionError, ConnectionErrorContext, EngineMessage, HttpResponse,
+    OutPacket, ResponseHeaders,
+};
 pub use id::{ConnId, NsId, SessionId, SocketId};
 pub use mesh::{Answer, MeshMessage, MeshPost, MeshTarget, SocketInfo};
 pub use pairs::Pairs;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::{EngineSocket, OwnedEvent, Socket, SocketRef};
 use crate::config::Config;
-use crate::engine::{EngineMessage, Hooks, HttpResponse};
+use crate::engine::{ConnectionError, EngineMessage, Hooks, HttpResponse, ResponseHeaders};
 use crate::shard::{
     App, EngineHandlers, EventHandler, Listener, Matcher, Middleware, MiddlewareFuture, Mode,
     NamespaceHandlers, Shard,
@@ -344,6 +344,45 @@ impl<M> AppBuilder<M> {
         F: Fn(&RequestHead) -> bool + Send + Sync + 'static,
     {
         self.hooks.allow_request = Some(Arc::new(f));
+        self
+    }
+
+    /// Hears every request the Engine.IO server refuses with an error code, once per refusal
+    /// (`io.engine.on("connection_error", …)` in Node): an unknown transport or session id, a
+    /// handshake that is not a GET, a bad request, an `allow_request` refusal, an unsupported
+    /// protocol revision, over polling or WebSocket alike; see [`ConnectionError`]. Refusals
+    /// that Node does not report there (a malformed request, a WebSocket handshake that `ws`
+    /// refuses) are not reported. Runs on the shard's thread: it must not block. A second call
+    /// replaces the first hook.
+    pub fn on_connection_error<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&ConnectionError<'_>) + Send + Sync + 'static,
+    {
+        self.hooks.connection_error = Some(Arc::new(f));
+        self
+    }
+
+    /// Adds headers to the answer that opens a session: the polling handshake's `200` and the
+    /// `101` of a WebSocket handshake (`io.engine.on("initial_headers", …)` in Node). It runs
+    /// before the [`headers`](AppBuilder::on_headers) hook, on the same [`ResponseHeaders`]
+    /// (invalid headers are dropped). A second call replaces the first hook.
+    pub fn on_initial_headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut ResponseHeaders, &RequestHead) + Send + Sync + 'static,
+    {
+        self.hooks.initial_headers = Some(Arc::new(f));
+        self
+    }
+
+    /// Adds headers to every Engine.IO answer that is not an error: each polling GET and POST
+    /// answered `200` (the handshake's included) and each WebSocket `101`, of a handshake or an
+    /// upgrade (`io.engine.on("headers", …)` in Node); see [`ResponseHeaders`] (invalid headers
+    /// are dropped). A second call replaces the first hook.
+    pub fn on_headers<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&mut ResponseHeaders, &RequestHead) + Send + Sync + 'static,
+    {
+        self.hooks.headers = Some(Arc::new(f));
         self
     }
 

@@ -25,11 +25,12 @@ pub(crate) enum ConnState {
         head: Box<RequestHead>,
         decoder: BodyDecoder,
     },
-    /// A long-polling GET waiting for packets.
+    /// A long-polling GET waiting for packets; its head is kept for the `headers` hook only.
     Held {
         session: SessionId,
         keep_alive: bool,
         origin: Option<Box<str>>,
+        head: Option<Box<RequestHead>>,
     },
     /// A WebSocket carrying a session (or probing to take one over, with `probe`); `None`
     /// once the session it carried has let it go.

@@ -1,12 +1,15 @@
 //! HTTP requests: routing (the application's own pages, CORS preflights, Engine.IO), the
 //! Engine.IO handshake and its error answers, long-polling, and the WebSocket upgrade.
 
-use std::sync::Arc;
+use std::borrow::Cow;
 
 use bytes::{Bytes, BytesMut};
 
 use super::conn::{AfterFlush, ConnState};
-use super::{Engine, Event, OutPacket, Transport};
+use super::hooks::EngineError;
+use super::{
+    ConnectionError, ConnectionErrorContext, Engine, Event, OutPacket, ResponseHeaders, Transport,
+};
 use crate::config::TransportKind;
 use crate::id::{ConnId, SessionId};
 use crate::wire::http::{self, HeadLimits, Method, ParsedHead, RequestHead};
@@ -23,39 +26,11 @@ pub struct HttpResponse {
     pub body: Bytes,
 }
 
-/// The application's answer to requests outside the Engine.IO path (`None`: 404).
-pub(crate) type HttpHandler = Arc<dyn Fn(&RequestHead) -> Option<HttpResponse> + Send + Sync>;
-/// Node's `allowRequest`: whether a handshake may open a session.
-pub(crate) type AllowRequest = Arc<dyn Fn(&RequestHead) -> bool + Send + Sync>;
-
-/// Engine.IO HTTP error codes and messages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum EngineError {
-    UnknownTransport = 0,
-    UnknownSid = 1,
-    BadHandshakeMethod = 2,
-    BadRequest = 3,
-    Forbidden = 4,
-    UnsupportedProtocolVersion = 5,
-}
-
-impl EngineError {
-    fn message(self) -> &'static str {
-        match self {
-            EngineError::UnknownTransport => "Transport unknown",
-            EngineError::UnknownSid => "Session ID unknown",
-            EngineError::BadHandshakeMethod => "Bad handshake method",
-            EngineError::BadRequest => "Bad request",
-            EngineError::Forbidden => "Forbidden",
-            EngineError::UnsupportedProtocolVersion => "Unsupported protocol version",
-        }
-    }
-}
-
-/// What a request asks of the Engine.IO server, once verified.
+/// What a request asks of the Engine.IO server, once verified: a new session, or a session's,
+/// over the transport it names.
 enum Route {
     Handshake(TransportKind),
-    Session(SessionId),
+    Session(SessionId, TransportKind),
 }
 
 impl Engine {
@@ -157,72 +132,126 @@ impl Engine {
         }
         let route = match self.verify(&head) {
             Ok(route) => route,
-            Err(e) => {
-                if head.upgrade_websocket {
-                    self.abort_upgrade(ci, e.message());
-                } else {
-                    self.engine_error(ci, &head, e);
-                }
-                return;
-            }
+            Err(context) => return self.refuse(ci, &head, context),
         };
+        if head.upgrade_websocket && !valid_upgrade(&head, &route) {
+            // What `ws` refuses, and an upgrade to a transport that does not take one (the
+            // Node server completes that handshake, then closes the socket): Node does not
+            // report these.
+            self.abort_upgrade(ci, "Bad request");
+            return;
+        }
         match route {
-            Route::Handshake(TransportKind::Polling) => self.polling_handshake(ci, &head),
-            Route::Handshake(TransportKind::Websocket) => self.websocket_open(ci, &head, None),
-            Route::Session(si) if head.upgrade_websocket => {
+            Route::Handshake(transport) => {
+                // Node reads the protocol revision once the transport is made, after `verify`
+                // (and after `ws`).
+                if http::query_param(&head.query, "EIO").as_deref() != Some("4") {
+                    let context =
+                        ConnectionErrorContext::UnsupportedProtocolVersion { protocol: 3 };
+                    return self.refuse(ci, &head, context);
+                }
+                match transport {
+                    TransportKind::Polling => self.polling_handshake(ci, &head),
+                    TransportKind::Websocket => self.websocket_open(ci, &head, None),
+                }
+            }
+            Route::Session(si, _) if head.upgrade_websocket => {
                 self.websocket_open(ci, &head, Some(si))
             }
-            Route::Session(si) => match head.method {
-                Method::Get => self.poll_get(ci, si, &head),
+            Route::Session(si, _)
+                if matches!(self.sessions[si].transport, Transport::Websocket { .. }) =>
+            {
+                // A plain request with `transport=websocket` for a session on a WebSocket: the
+                // Node server never answers it; a 400 ends it here.
+                self.respond(ci, 400, &[], b"", head.keep_alive, head.origin.as_deref())
+            }
+            Route::Session(si, _) => match head.method {
+                Method::Get => self.poll_get(ci, si, head),
                 Method::Post => self.poll_post(ci, si, &head, body),
                 _ => self.respond(ci, 500, &[], b"", head.keep_alive, None),
             },
         }
     }
 
-    /// The checks of the Node server's `verify`, in its order.
-    fn verify(&self, head: &RequestHead) -> Result<Route, EngineError> {
+    /// The checks of the Node server's `verify`, in its order; a refusal says what was wrong,
+    /// as Node's `connection_error` does.
+    fn verify(&self, head: &RequestHead) -> Result<Route, ConnectionErrorContext> {
         let cfg = &self.config;
-        let transport = http::query_param(&head.query, "transport")
-            .and_then(|t| TransportKind::from_name(&t))
-            .filter(|t| cfg.transports.contains(t))
-            .ok_or(EngineError::UnknownTransport)?;
+        let name = http::query_param(&head.query, "transport");
+        let known = name
+            .as_deref()
+            .and_then(TransportKind::from_name)
+            .filter(|t| cfg.transports.contains(t));
+        let Some(transport) = known else {
+            let transport = name.map(Cow::into_owned);
+            return Err(ConnectionErrorContext::UnknownTransport { transport });
+        };
         if let Some(origin) = &head.origin {
-            if origin.bytes().any(|b| b < 0x20 && b != b'\t' || b == 0x7f) {
-                return Err(EngineError::BadRequest);
+            if !http::is_valid_header_value(origin) {
+                let origin = origin.clone();
+                return Err(ConnectionErrorContext::InvalidOrigin { origin });
             }
         }
-        if let Some(sid) = http::query_param(&head.query, "sid") {
-            let si = *self.sids.get(sid.as_ref()).ok_or(EngineError::UnknownSid)?;
-            let current = match self.sessions[si].transport {
+        // Node's `if (sid)`: an empty `sid` is no sid.
+        if let Some(sid) = http::query_param(&head.query, "sid").filter(|s| !s.is_empty()) {
+            let Some(&si) = self.sids.get(sid.as_ref()) else {
+                let sid = sid.into_owned();
+                return Err(ConnectionErrorContext::UnknownSid { sid });
+            };
+            let previous_transport = match self.sessions[si].transport {
                 Transport::Polling { .. } => TransportKind::Polling,
                 Transport::Websocket { .. } => TransportKind::Websocket,
             };
-            let upgrade = head.upgrade_websocket && transport == TransportKind::Websocket;
-            if !upgrade && current != transport {
-                return Err(EngineError::BadRequest);
+            if !head.upgrade_websocket && previous_transport != transport {
+                return Err(ConnectionErrorContext::TransportMismatch {
+                    transport,
+                    previous_transport,
+                });
             }
-            return Ok(Route::Session(si));
+            // Node's revision: 4 for `EIO=4`, 3 for anything else; every session here is a
+            // revision 4 one.
+            if http::query_param(&head.query, "EIO").as_deref() != Some("4") {
+                return Err(ConnectionErrorContext::ProtocolMismatch {
+                    protocol: 3,
+                    previous_protocol: 4,
+                });
+            }
+            return Ok(Route::Session(si, transport));
         }
         if head.method != Method::Get {
-            return Err(EngineError::BadHandshakeMethod);
+            let method = head.method;
+            return Err(ConnectionErrorContext::BadHandshakeMethod { method });
         }
         if transport == TransportKind::Websocket && !head.upgrade_websocket {
-            return Err(EngineError::BadRequest);
+            return Err(ConnectionErrorContext::TransportHandshakeError);
         }
         if let Some(allow) = &self.hooks.allow_request {
             if !allow(head) {
-                return Err(EngineError::Forbidden);
+                return Err(ConnectionErrorContext::Forbidden { message: None });
             }
         }
-        let eio = http::query_param(&head.query, "EIO");
-        if eio.as_deref() != Some("4") {
-            return Err(EngineError::UnsupportedProtocolVersion);
-        }
-        if transport == TransportKind::Polling && head.upgrade_websocket {
-            return Err(EngineError::BadRequest);
-        }
         Ok(Route::Handshake(transport))
+    }
+
+    /// Refuses a request with one of Node's Engine.IO errors, reported to the
+    /// `connection_error` hook: the JSON error, or for an upgrade a plain 400 with the
+    /// message, and the socket closes.
+    fn refuse(&mut self, ci: ConnId, head: &RequestHead, context: ConnectionErrorContext) {
+        let error = context.error();
+        if let Some(hook) = &self.hooks.connection_error {
+            hook(&ConnectionError {
+                req: head,
+                address: self.conns[ci].peer,
+                code: error as u8,
+                message: error.message(),
+                context,
+            });
+        }
+        if head.upgrade_websocket {
+            self.abort_upgrade(ci, error.message());
+        } else {
+            self.engine_error(ci, head, error);
+        }
     }
 
     /// A new session over long-polling: the open packet is the answer.
@@ -236,28 +265,12 @@ impl Engine {
         let cookie = self.cookie(si);
         let mut headers = vec![("Content-Type", "text/plain; charset=UTF-8")];
         headers.extend(cookie.as_deref().map(|c| ("Set-Cookie", c)));
-        self.respond(
-            ci,
-            200,
-            &headers,
-            &body,
-            head.keep_alive,
-            head.origin.as_deref(),
-        );
+        self.respond_hooked(ci, &headers, &body, head, true);
         self.events.push_back(Event::Opened(si));
     }
 
-    /// A WebSocket request: a new session, or a probe to upgrade session `si`.
+    /// A valid WebSocket request: a new session, or a probe to upgrade session `si`.
     fn websocket_open(&mut self, ci: ConnId, head: &RequestHead, si: Option<SessionId>) {
-        let key_ok = head
-            .ws_key
-            .as_deref()
-            .is_some_and(|k| k.len() == 24 && k.ends_with("=="));
-        let version_ok = matches!(head.ws_version.as_deref(), Some("13") | Some("8"));
-        if head.method != Method::Get || !key_ok || !version_ok {
-            self.abort_upgrade(ci, "Bad request");
-            return;
-        }
         let max = self.config.max_http_buffer_size;
         let (si, new) = match si {
             None => {
@@ -276,6 +289,10 @@ impl Engine {
             .map(|c| ("Set-Cookie", c))
             .into_iter()
             .collect();
+        // Node's `ws` emits `headers` for every `101`, the engine `initial_headers` with it for
+        // a handshake.
+        let hooked = self.hooks.response_headers(&extra, head, new);
+        let extra = hooked.as_ref().map_or(extra, ResponseHeaders::pairs);
         let mut out = BytesMut::new();
         ws::write_handshake_response(&mut out, &accept, &extra);
         self.push_out(ci, out.freeze());
@@ -422,8 +439,39 @@ impl Engine {
         let cors = self.cors_headers(origin);
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
+        self.write_answer(ci, status, &all, body, keep_alive);
+    }
+
+    /// Writes a `200` answer to an Engine.IO request `head`, as [`Engine::respond`] does,
+    /// with what the header hooks make of its headers (`initial`: the answer opens a session).
+    pub(super) fn respond_hooked(
+        &mut self,
+        ci: ConnId,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        head: &RequestHead,
+        initial: bool,
+    ) {
+        let cors = self.cors_headers(head.origin.as_deref());
+        let mut all: Vec<(&str, &str)> = headers.to_vec();
+        all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
+        let hooked = self.hooks.response_headers(&all, head, initial);
+        let all = hooked.as_ref().map_or(all, ResponseHeaders::pairs);
+        self.write_answer(ci, 200, &all, body, head.keep_alive);
+    }
+
+    /// Writes a whole answer with exactly these headers; closes the connection after it
+    /// unless `keep_alive`.
+    fn write_answer(
+        &mut self,
+        ci: ConnId,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        keep_alive: bool,
+    ) {
         let mut out = BytesMut::with_capacity(160 + body.len());
-        http::write_response(&mut out, status, &all, body, keep_alive);
+        http::write_response(&mut out, status, headers, body, keep_alive);
         self.push_out(ci, out.freeze());
         if let Some(c) = self.conns.get_mut(ci) {
             if !matches!(c.state, ConnState::Closing) {
@@ -434,4 +482,18 @@ impl Engine {
             self.close_conn(ci, AfterFlush::Shutdown);
         }
     }
+}
+
+/// Whether `ws` takes a WebSocket request (a GET with a well-formed key, version 13 or 8),
+/// and its transport is one that upgrades.
+fn valid_upgrade(head: &RequestHead, route: &Route) -> bool {
+    let key_ok = head
+        .ws_key
+        .as_deref()
+        .is_some_and(|k| k.len() == 24 && k.ends_with("=="));
+    let version_ok = matches!(head.ws_version.as_deref(), Some("13") | Some("8"));
+    let transport = match route {
+        Route::Handshake(t) | Route::Session(_, t) => *t,
+    };
+    head.method == Method::Get && key_ok && version_ok && transport == TransportKind::Websocket
 }

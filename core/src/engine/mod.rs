@@ -5,7 +5,7 @@
 //! above is a queue of [`Event`]s (a session opened, a message arrived, a session closed),
 //! drained with [`Engine::poll_event`]; the layer above sends with [`Engine::send`] and closes
 //! with [`Engine::close_session`]. The only calls it makes upward are the application's HTTP
-//! hooks ([`Hooks`]), which see wire types only.
+//! hooks ([`Hooks`], in [`hooks`]), which see wire types and the hooks' own small types only.
 //!
 //! After an input, the owner drains events until there are none, then calls
 //! [`Engine::settle`], which answers the long-polling GETs that packets wait for (so that every
@@ -14,6 +14,7 @@
 //! loops until `settle` says it made none.
 
 mod conn;
+mod hooks;
 mod http;
 mod packet;
 mod polling;
@@ -33,8 +34,9 @@ use crate::sid::IdGenerator;
 use crate::timer::Timers;
 
 pub(crate) use conn::Conn;
+pub(crate) use hooks::Hooks;
+pub use hooks::{ConnectionError, ConnectionErrorContext, ResponseHeaders};
 pub use http::HttpResponse;
-pub(crate) use http::{AllowRequest, HttpHandler};
 pub use packet::OutPacket;
 pub(crate) use session::{HandshakeData, Session, Transport};
 
@@ -129,15 +131,6 @@ pub(crate) enum Event {
         sid: Box<str>,
         reason: CloseReason,
     },
-}
-
-/// The application's hooks on HTTP requests (see [`http`]).
-#[derive(Clone, Default)]
-pub(crate) struct Hooks {
-    /// Node's `allowRequest`: may a handshake open a session?
-    pub(crate) allow_request: Option<AllowRequest>,
-    /// Answers requests outside the Engine.IO path.
-    pub(crate) http: Option<HttpHandler>,
 }
 
 /// What an engine deadline belongs to.

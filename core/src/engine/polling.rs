@@ -3,14 +3,14 @@
 use bytes::{Bytes, BytesMut};
 
 use super::conn::{AfterFlush, ConnState};
-use super::{CloseReason, Engine, Transport};
+use super::{CloseReason, Engine, ResponseHeaders, Transport};
 use crate::id::{ConnId, SessionId};
 use crate::wire::eio;
 use crate::wire::http::{self, RequestHead};
 
 impl Engine {
     /// A long-polling GET: answered now when packets wait, else held.
-    pub(super) fn poll_get(&mut self, ci: ConnId, si: SessionId, head: &RequestHead) {
+    pub(super) fn poll_get(&mut self, ci: ConnId, si: SessionId, head: Box<RequestHead>) {
         let s = &mut self.sessions[si];
         let Transport::Polling { get, .. } = &mut s.transport else {
             unreachable!("verify routes only polling sessions here")
@@ -32,6 +32,7 @@ impl Engine {
             session: si,
             keep_alive: head.keep_alive,
             origin,
+            head: self.hooks.headers.is_some().then_some(head),
         };
         let probed = s.upgrading.is_some_and(|u| u.probed);
         if !s.queue.is_empty() {
@@ -57,14 +58,7 @@ impl Engine {
         let mut packets = Vec::new();
         let max_packets = self.config.max_packets_per_payload;
         let decoded = eio::decode_payload(body, max_packets, &mut packets);
-        self.respond(
-            ci,
-            200,
-            &[("Content-Type", "text/html")],
-            b"ok",
-            keep_alive,
-            origin,
-        );
+        self.respond_hooked(ci, &[("Content-Type", "text/html")], b"ok", head, false);
         for p in packets {
             if !self.sessions.contains(si) {
                 return;
@@ -105,7 +99,10 @@ impl Engine {
         }
         s.queue_len = 0;
         let ConnState::Held {
-            keep_alive, origin, ..
+            keep_alive,
+            origin,
+            head: request,
+            ..
         } = std::mem::replace(&mut self.conns[ci].state, ConnState::Head)
         else {
             unreachable!("a session's GET is a held connection")
@@ -114,6 +111,10 @@ impl Engine {
         let cors = self.cors_headers(origin.as_deref());
         let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "text/plain; charset=UTF-8")];
         headers.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
+        let hooked = request
+            .as_deref()
+            .and_then(|r| self.hooks.response_headers(&headers, r, false));
+        let headers = hooked.as_ref().map_or(headers, ResponseHeaders::pairs);
         http::write_response_head(&mut head, 200, &headers, Some(len), keep_alive);
         self.push_out(ci, head.freeze());
         for chunk in chunks {

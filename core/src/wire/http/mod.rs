@@ -15,7 +15,8 @@
 //! * Request bodies, of `Content-Length` or chunked: [`BodyDecoder`]. Refused:
 //!   bodies over the limit and malformed or oversized chunked framing
 //!   ([`BodyError`]).
-//! * Responses: [`write_response_head`], [`write_response`], [`reason`].
+//! * Responses: [`write_response_head`], [`write_response`], [`reason`]; header
+//!   names and values checked with [`is_valid_header_name`], [`is_valid_header_value`].
 
 mod body;
 mod head;
@@ -27,7 +28,9 @@ pub use head::{
     HeadDecoder, HeadError, HeadLimits, Method, ParsedHead, RequestHead, MAX_HEADERS_CAP,
 };
 pub use query::{query_pairs, query_param};
-pub use response::{reason, write_response, write_response_head};
+pub use response::{
+    is_valid_header_name, is_valid_header_value, reason, write_response, write_response_head,
+};
 
 /// The value of an ASCII hex digit (chunk sizes, percent escapes).
 fn hex_value(b: u8) -> Option<u8> {

@@ -2,7 +2,9 @@
 //!
 //! Nothing is refused, but nothing a caller passes can split a response: CR,
 //! LF and NUL bytes are dropped from header names and values. No `Date`
-//! header is written (the codec never reads the clock).
+//! header is written (the codec never reads the clock). Headers that come from
+//! elsewhere (an application's hook) can be checked first with
+//! [`is_valid_header_name`] and [`is_valid_header_value`].
 
 use bytes::{BufMut, BytesMut};
 
@@ -102,6 +104,40 @@ pub fn write_response(
 ) {
     write_response_head(out, status, headers, Some(body.len()), keep_alive);
     out.extend_from_slice(body);
+}
+
+/// Whether `name` can be a header name: an RFC 9110 token (one or more letters, digits and
+/// ``!#$%&'*+-.^_`|~``).
+pub fn is_valid_header_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.bytes().all(|b| {
+            b.is_ascii_alphanumeric()
+                || matches!(
+                    b,
+                    b'!' | b'#'
+                        | b'$'
+                        | b'%'
+                        | b'&'
+                        | b'\''
+                        | b'*'
+                        | b'+'
+                        | b'-'
+                        | b'.'
+                        | b'^'
+                        | b'_'
+                        | b'`'
+                        | b'|'
+                        | b'~'
+                )
+        })
+}
+
+/// Whether `value` can be a header value: no control character but HTAB (so no CR, LF or
+/// NUL), the rule of Node's `checkInvalidHeaderChar`.
+pub fn is_valid_header_value(value: &str) -> bool {
+    value
+        .bytes()
+        .all(|b| (b >= 0x20 || b == b'\t') && b != 0x7f)
 }
 
 /// Appends `s` without CR, LF or NUL bytes.

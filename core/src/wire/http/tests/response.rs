@@ -151,6 +151,22 @@ fn response_header_injection_is_neutralized() {
 }
 
 #[test]
+fn header_names_are_tokens_and_values_have_no_controls() {
+    for name in ["X-Powered-By", "set-cookie", "a", "!#$%&'*+-.^_`|~09az"] {
+        assert!(is_valid_header_name(name), "{name:?}");
+    }
+    for name in ["", "X Y", "X:Y", "X\r\nY", "X\n", "é", "(x)", "x\0"] {
+        assert!(!is_valid_header_name(name), "{name:?}");
+    }
+    for value in ["", "a b\tc", "\u{e9}t\u{e9}", "x=1; Path=/; HttpOnly"] {
+        assert!(is_valid_header_value(value), "{value:?}");
+    }
+    for value in ["a\r\nb", "a\n", "\r", "a\0", "\x7f", "\x01"] {
+        assert!(!is_valid_header_value(value), "{value:?}");
+    }
+}
+
+#[test]
 fn response_parses_back_as_http() {
     // The writer's output is a valid HTTP/1.1 response per httparse.
     let mut out = BytesMut::new();
