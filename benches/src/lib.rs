@@ -12,6 +12,7 @@
 
 pub mod counting;
 pub mod fixtures;
+pub mod handlers;
 pub mod sim;
 
 pub use corelay_core::sim::{Drained, Sim};

@@ -84,6 +84,8 @@ pub struct Drained {
 struct Mail {
     shards: usize,
     queue: Mutex<Vec<(usize, MeshMessage)>>,
+    /// Set when the queue may hold something (spares a drain the lock).
+    posted: AtomicBool,
 }
 
 impl MeshPost for Mail {
@@ -96,6 +98,7 @@ impl MeshPost for Mail {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .push((shard, message));
+        self.posted.store(true, Ordering::Release);
     }
 }
 
@@ -148,6 +151,7 @@ impl Sim {
         let mail = Arc::new(Mail {
             shards: n,
             queue: Mutex::new(Vec::new()),
+            posted: AtomicBool::new(false),
         });
         Sim {
             shards: (0..n)
@@ -428,6 +432,9 @@ impl Sim {
 
     /// Delivers what was posted to the shards; whether there was anything.
     fn deliver_mail(&mut self) -> bool {
+        if !self.mail.posted.swap(false, Ordering::AcqRel) {
+            return false;
+        }
         let mail = std::mem::take(&mut *self.mail.queue.lock().unwrap_or_else(|e| e.into_inner()));
         let any = !mail.is_empty();
         for (shard, message) in mail {
