@@ -145,6 +145,79 @@ pub fn panics_stop_the_server<R: Runtime>(options: R::Options) {
     }
 }
 
+/// An async handler runs as a local task of the socket's shard (here holding an `Rc`, so
+/// its future is not `Send`), sleeps on the runtime's timer, and what it sends afterwards
+/// reaches a polling GET that is already waiting, with no further input: the driver drains
+/// after the task's poll. An acknowledgement answered from a plain thread arrives too.
+pub fn async_handlers_run_on_the_shard<R: Runtime>(options: R::Options) {
+    let app = App::builder()
+        .namespace("/", |ns| {
+            ns.on_async("wait", |socket, event| async move {
+                let local = std::rc::Rc::new(event.args.arg::<u64>(0).unwrap_or(0));
+                R::sleep_until(Instant::now() + Duration::from_millis(*local)).await;
+                let _ = socket.emit("waited", &*local);
+                if let Some(ack) = event.ack {
+                    let _ = ack.send(&"after");
+                }
+            })
+            .on("thread", |socket, event| {
+                let Some(ack) = event.ack.and_then(|id| socket.ack_sender(id).ok()) else {
+                    return;
+                };
+                std::thread::spawn(move || drop(ack.send(&"from a thread")));
+            })
+        })
+        .build();
+    let server = start::<R>(app, options);
+    let addr = server.local_addr();
+    let sid = handshake(addr);
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    request(addr, "POST", &path, "40");
+    assert!(request(addr, "GET", &path, "").contains("40{\"sid\":"));
+    let t0 = Instant::now();
+    assert!(request(addr, "POST", &path, "421[\"wait\",100]").ends_with("ok"));
+    let answer = request(addr, "GET", &path, "");
+    assert!(t0.elapsed() >= Duration::from_millis(100), "{answer}");
+    // Each call of the task on its socket is written as it happens (as Node's flush does):
+    // the emit may answer the waiting GET alone, the acknowledgement then comes next.
+    let answer = match answer.ends_with("42[\"waited\",100]") {
+        true => answer + &request(addr, "GET", &path, ""),
+        false => answer,
+    };
+    assert!(answer.contains("42[\"waited\",100]"), "{answer}");
+    assert!(answer.ends_with("431[\"after\"]"), "{answer}");
+    assert!(request(addr, "POST", &path, "422[\"thread\"]").ends_with("ok"));
+    let answer = request(addr, "GET", &path, "");
+    assert!(answer.ends_with("432[\"from a thread\"]"), "{answer}");
+    server.shutdown();
+    server.wait().expect("a clean stop");
+}
+
+/// A panic in an async handler's task stops the server as a handler's does.
+pub fn async_panics_stop_the_server<R: Runtime>(options: R::Options) {
+    let app: Arc<App> = App::builder()
+        .namespace("/", |ns| {
+            ns.on_async("boom", |_, _| async {
+                panic!("a task panicked on purpose")
+            })
+        })
+        .build();
+    let server = start::<R>(app, options);
+    let addr = server.local_addr();
+    let sid = handshake(addr);
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    request(addr, "POST", &path, "40");
+    request(addr, "POST", &path, "42[\"boom\"]");
+    let (done, waited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || drop(done.send(server.wait())));
+    match waited.recv_timeout(WAIT) {
+        Ok(Err(ServerError::Panicked { message, .. })) => {
+            assert!(message.contains("on purpose"), "{message}")
+        }
+        other => panic!("expected a reported panic, got {other:?}"),
+    }
+}
+
 /// Generates one `#[test]` per check of [`crate::conformance`] for runtime `$rt`, with its
 /// default options or the ones given.
 #[macro_export]
@@ -171,6 +244,16 @@ macro_rules! conformance_tests {
         #[test]
         fn panics_stop_the_server() {
             $crate::conformance::panics_stop_the_server::<$rt>($options);
+        }
+
+        #[test]
+        fn async_handlers_run_on_the_shard() {
+            $crate::conformance::async_handlers_run_on_the_shard::<$rt>($options);
+        }
+
+        #[test]
+        fn async_panics_stop_the_server() {
+            $crate::conformance::async_panics_stop_the_server::<$rt>($options);
         }
     };
 }

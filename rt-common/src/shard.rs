@@ -255,15 +255,13 @@ impl<R: Runtime> ShardDriver<R> {
 
     /// Drains every output of the core (see the module docs for the order).
     pub(crate) fn drive(self: &Rc<Self>) {
+        let mut tasks = Vec::new();
         let mut shard = self.shard.borrow_mut();
         loop {
             let mut progress = false;
             while let Some(task) = shard.poll_task() {
                 progress = true;
-                R::spawn(AppTask {
-                    d: self.clone(),
-                    task,
-                });
+                tasks.push(task);
             }
             while let Some((target, message)) = shard.poll_mesh() {
                 progress = true;
@@ -288,6 +286,14 @@ impl<R: Runtime> ShardDriver<R> {
         }
         if self.stopping.get() && shard.stats().connections == 0 {
             self.drained.raise();
+        }
+        drop(shard);
+        // Spawned once the shard is free: a runtime may poll a new task at once.
+        for task in tasks {
+            R::spawn(AppTask {
+                d: self.clone(),
+                task,
+            });
         }
     }
 

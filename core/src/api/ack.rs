@@ -67,6 +67,7 @@ impl AckSender {
                     .socket_by_id(&self.socket)
                     .ok_or(EmitError::Disconnected)?;
                 shard.sio.send(&mut shard.engine, sk, &packets);
+                shard.settle();
                 return Ok(());
             }
         }

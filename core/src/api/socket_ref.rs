@@ -87,7 +87,10 @@ impl SocketRef {
         if shard.sio.socket(self.key).is_none() {
             return Err(EmitError::Disconnected);
         }
-        Ok(f(&mut Socket::new(&mut shard, self.key)))
+        let out = f(&mut Socket::new(&mut shard, self.key));
+        // As after an input: held polling requests are answered, what left is handled.
+        shard.settle();
+        Ok(out)
     }
 
     /// Whether the socket is still in its namespace.

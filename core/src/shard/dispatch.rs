@@ -16,6 +16,11 @@ use crate::socketio::{
 use crate::wire::sio::{self, PacketType};
 
 impl Shard {
+    /// After the application acted outside an input (a task): what an input is followed by.
+    pub(crate) fn settle(&mut self) {
+        self.dispatch();
+    }
+
     /// Hands every event of the last input to the layers above, then forgets the sockets that
     /// left (no handler can see them any more).
     pub(super) fn dispatch(&mut self) {
@@ -205,6 +210,7 @@ impl Shard {
                             Ok(()) => shard.run_middlewares(sk, i + 1),
                             Err(e) => shard.refuse(sk, e),
                         }
+                        shard.settle();
                     });
                     return;
                 }
