@@ -9,8 +9,8 @@ use super::{EngineSocket, OwnedEvent, Socket, SocketRef};
 use crate::config::Config;
 use crate::engine::{ConnectionError, EngineMessage, Hooks, HttpResponse, ResponseHeaders};
 use crate::shard::{
-    App, EngineHandlers, EventHandler, Listener, Matcher, Middleware, MiddlewareFuture, Mode,
-    NamespaceHandlers, Shard,
+    AllowRequestAsync, App, DecisionFuture, EngineHandlers, EventHandler, Listener, Matcher,
+    Middleware, MiddlewareFuture, Mode, NamespaceHandlers, Shard,
 };
 use crate::socketio::{ConnectError, DisconnectReason, Event, RoomEvent};
 use crate::wire::http::RequestHead;
@@ -280,6 +280,7 @@ pub struct AppBuilder<M = SocketIoMode> {
     config: Config,
     hooks: Hooks,
     mode: M,
+    allow_request_async: Option<AllowRequestAsync>,
 }
 
 /// Builds a bare Engine.IO [`App`].
@@ -313,6 +314,7 @@ impl<M> AppBuilder<M> {
             config,
             hooks: Hooks::default(),
             mode,
+            allow_request_async: None,
         }
     }
 
@@ -344,6 +346,22 @@ impl<M> AppBuilder<M> {
         F: Fn(&RequestHead) -> bool + Send + Sync + 'static,
     {
         self.hooks.allow_request = Some(Arc::new(f));
+        self
+    }
+
+    /// As [`AppBuilder::allow_request`], awaited (Node's `allowRequest` calling back later,
+    /// e.g. after a lookup): the handshake waits on its connection meanwhile, as a task on
+    /// the shard's thread. `Err` refuses with 403 `{"code":4,"message":…}` (the message
+    /// given, or "Forbidden"), a plain 400 for a WebSocket. It runs after
+    /// [`AppBuilder::allow_request`], if both are set.
+    pub fn allow_request_async<F, Fut>(mut self, f: F) -> Self
+    where
+        F: Fn(RequestHead) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), Option<String>>> + 'static,
+    {
+        let f = move |head| -> DecisionFuture { Box::pin(f(head)) };
+        self.allow_request_async = Some(Arc::new(f));
+        self.hooks.allow_request_async = true;
         self
     }
 
@@ -391,6 +409,7 @@ impl<M> AppBuilder<M> {
             config: Arc::new(self.config),
             hooks: self.hooks,
             mode,
+            allow_request_async: self.allow_request_async,
         })
     }
 }

@@ -41,6 +41,11 @@ pub(crate) enum ConnState {
     },
     /// Waiting for its queue to be written before moving to another shard: input is kept.
     Moving,
+    /// A handshake waiting for the application's async `allowRequest`: input is kept.
+    Deciding {
+        head: Box<RequestHead>,
+        transport: crate::config::TransportKind,
+    },
     /// Closing: input is discarded.
     Closing,
 }
@@ -230,7 +235,7 @@ impl Engine {
                         return;
                     }
                 }
-                ConnState::Held { .. } | ConnState::Moving => {
+                ConnState::Held { .. } | ConnState::Moving | ConnState::Deciding { .. } => {
                     // A pipelined request waits for the held answer; keep it bounded.
                     let limit = self.config.max_header_size + self.config.max_http_buffer_size;
                     if c.rbuf.len() > limit {

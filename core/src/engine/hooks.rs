@@ -40,6 +40,8 @@ pub(crate) type HeadersHook = Arc<dyn Fn(&mut ResponseHeaders, &RequestHead) + S
 pub(crate) struct Hooks {
     /// Node's `allowRequest`: may a handshake open a session?
     pub(crate) allow_request: Option<AllowRequest>,
+    /// Whether the application decides asynchronously (the shard holds the hook).
+    pub(crate) allow_request_async: bool,
     /// Answers requests outside the Engine.IO path.
     pub(crate) http: Option<HttpHandler>,
     /// Hears every refusal with an Engine.IO error code.

@@ -28,6 +28,7 @@ pub struct HttpResponse {
 
 /// What a request asks of the Engine.IO server, once verified: a new session, or a session's,
 /// over the transport it names.
+#[derive(Clone, Copy)]
 enum Route {
     Handshake(TransportKind),
     Session(SessionId, TransportKind),
@@ -134,6 +135,44 @@ impl Engine {
             Ok(route) => route,
             Err(context) => return self.refuse(ci, &head, context),
         };
+        if let (Route::Handshake(transport), true) = (route, self.hooks.allow_request_async) {
+            // The application decides later (an async `allowRequest`): the connection keeps
+            // what else it reads until then.
+            let request = head.clone();
+            self.conns[ci].state = ConnState::Deciding { head, transport };
+            self.events.push_back(Event::Decide { conn: ci, request });
+            return;
+        }
+        self.proceed(ci, head, body, route);
+    }
+
+    /// The application decided on a handshake parked for an async `allowRequest`: it goes
+    /// on, or is refused with Node's "Forbidden" (and the message given, if any); then what
+    /// the connection read meanwhile is processed.
+    pub(crate) fn decided(&mut self, ci: ConnId, decision: Result<(), Option<String>>) {
+        let Some(c) = self.conns.get_mut(ci) else {
+            return;
+        };
+        let ConnState::Deciding { .. } = c.state else {
+            return;
+        };
+        let ConnState::Deciding { head, transport } =
+            std::mem::replace(&mut c.state, ConnState::Head)
+        else {
+            return;
+        };
+        match decision {
+            Ok(()) => self.proceed(ci, head, Bytes::new(), Route::Handshake(transport)),
+            Err(message) => {
+                let context = ConnectionErrorContext::Forbidden { message };
+                self.refuse(ci, &head, context);
+            }
+        }
+        self.process(ci);
+    }
+
+    /// A verified request goes to its transport.
+    fn proceed(&mut self, ci: ConnId, head: Box<RequestHead>, body: Bytes, route: Route) {
         if head.upgrade_websocket && !valid_upgrade(&head, &route) {
             // What `ws` refuses, and an upgrade to a transport that does not take one (the
             // Node server completes that handshake, then closes the socket): Node does not
@@ -238,6 +277,13 @@ impl Engine {
     /// message, and the socket closes.
     fn refuse(&mut self, ci: ConnId, head: &RequestHead, context: ConnectionErrorContext) {
         let error = context.error();
+        // Node answers with the message an `allowRequest` refusal gave, if any.
+        let message: Box<str> = match &context {
+            ConnectionErrorContext::Forbidden {
+                message: Some(message),
+            } => message.as_str().into(),
+            _ => error.message().into(),
+        };
         if let Some(hook) = &self.hooks.connection_error {
             hook(&ConnectionError {
                 req: head,
@@ -248,9 +294,9 @@ impl Engine {
             });
         }
         if head.upgrade_websocket {
-            self.abort_upgrade(ci, error.message());
+            self.abort_upgrade(ci, &message);
         } else {
-            self.engine_error(ci, head, error);
+            self.engine_error(ci, head, error, &message);
         }
     }
 
@@ -389,13 +435,13 @@ impl Engine {
     }
 
     /// An Engine.IO error: status 400 (403 for Forbidden) with the JSON body.
-    fn engine_error(&mut self, ci: ConnId, head: &RequestHead, e: EngineError) {
+    fn engine_error(&mut self, ci: ConnId, head: &RequestHead, e: EngineError, message: &str) {
         let status = if e == EngineError::Forbidden {
             403
         } else {
             400
         };
-        let body = eio::error_json(e as u8, e.message());
+        let body = eio::error_json(e as u8, message);
         self.respond(
             ci,
             status,

@@ -131,6 +131,12 @@ pub(crate) enum Event {
         sid: Box<str>,
         reason: CloseReason,
     },
+    /// A handshake waits for the application's async `allowRequest`: answer with
+    /// [`Engine::decided`].
+    Decide {
+        conn: ConnId,
+        request: Box<crate::wire::http::RequestHead>,
+    },
 }
 
 /// What an engine deadline belongs to.

@@ -119,11 +119,19 @@ pub(crate) enum Mode {
     Engine(EngineHandlers),
 }
 
+/// The future of an async `allow_request`: `Err` refuses, with a message or Node's
+/// "Forbidden".
+pub(crate) type DecisionFuture = Pin<Box<dyn Future<Output = Result<(), Option<String>>>>>;
+/// Node's `allowRequest`, awaited.
+pub(crate) type AllowRequestAsync =
+    Arc<dyn Fn(crate::wire::http::RequestHead) -> DecisionFuture + Send + Sync>;
+
 /// Settings and handlers of a server; one `Arc<App>` serves every shard.
 pub struct App {
     pub(crate) config: Arc<Config>,
     pub(crate) hooks: Hooks,
     pub(crate) mode: Mode,
+    pub(crate) allow_request_async: Option<AllowRequestAsync>,
 }
 
 impl fmt::Debug for App {

@@ -8,11 +8,12 @@ use bytes::Bytes;
 
 use super::{App, Middleware, Shard};
 use crate::engine::{CloseReason, EngineMessage, Event as EngineEvent};
-use crate::id::{NsId, SessionId, SocketId};
+use crate::id::{ConnId, NsId, SessionId, SocketId};
 use crate::socketio::{
     encode_connect_error, encode_connected, encode_plain, AckError, Args, ConnectError,
     DisconnectReason, Event,
 };
+use crate::wire::http::RequestHead;
 use crate::wire::sio::{self, PacketType};
 
 impl Shard {
@@ -42,6 +43,7 @@ impl Shard {
                         sid,
                         reason,
                     } => self.session_closed(session, &sid, reason),
+                    EngineEvent::Decide { conn, request } => self.decide(conn, *request),
                 }
             }
             if !self.engine.settle() {
@@ -51,6 +53,25 @@ impl Shard {
         self.flush_room_events();
         self.sio.reap();
         self.cleanup_namespaces();
+    }
+
+    /// A handshake waits for the async `allow_request`: it runs as a task, and its answer
+    /// goes back to the engine.
+    fn decide(&mut self, conn: ConnId, request: RequestHead) {
+        let Some(hook) = self.app.allow_request_async.clone() else {
+            return self.engine.decided(conn, Ok(()));
+        };
+        let decision = hook(request);
+        let this = self.this();
+        self.spawn(async move {
+            let decision = decision.await;
+            let Some(shard) = this.upgrade() else {
+                return;
+            };
+            let mut shard = shard.borrow_mut();
+            shard.engine.decided(conn, decision);
+            shard.settle();
+        });
     }
 
     fn opened(&mut self, si: SessionId) {

@@ -51,8 +51,8 @@ use crate::socketio::SocketIo;
 
 pub use app::App;
 pub(crate) use app::{
-    AckCallback, EngineHandlers, EventHandler, Listener, Matcher, Middleware, MiddlewareFuture,
-    Mode, NamespaceHandlers,
+    AckCallback, AllowRequestAsync, DecisionFuture, EngineHandlers, EventHandler, Listener,
+    Matcher, Middleware, MiddlewareFuture, Mode, NamespaceHandlers,
 };
 pub(crate) use task::{local_shard, mesh_key};
 pub use task::{LocalTask, SharedShard};

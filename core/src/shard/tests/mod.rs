@@ -95,6 +95,7 @@ fn ws_client(sim: &mut Sim) -> (Client, String) {
 }
 
 mod adapter;
+mod allow;
 mod engine;
 mod mesh;
 mod socketio;
