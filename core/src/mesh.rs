@@ -69,6 +69,8 @@ pub(crate) enum Op {
     Disconnect(bool, Arc<Gather<usize>>),
     /// The rooms of the namespace.
     Rooms(Arc<Gather<String>>),
+    /// Disconnect every socket of the namespace and forget it; answers how many left.
+    Remove(Arc<Gather<usize>>),
     /// A server-side event for the namespace's listeners; with a gather, they answer.
     ServerEvent {
         name: Box<str>,

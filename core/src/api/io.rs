@@ -67,6 +67,25 @@ impl Io {
         self.of("/").emit(event, args)
     }
 
+    /// Removes namespace `nsp` from every shard: its sockets are disconnected ("server
+    /// namespace disconnect") and new clients are refused "Invalid namespace" (a child of a
+    /// dynamic namespace is made again by its next client). The answer is how many sockets
+    /// left.
+    pub fn remove_namespace(&self, nsp: &str) -> Answer<usize> {
+        let shards = self.post.shards();
+        let gather = Gather::new(shards);
+        let request = Arc::new(Request {
+            nsp: nsp.into(),
+            rooms: RoomNames::new(),
+            except: RoomNames::new(),
+            op: Op::Remove(gather.clone()),
+        });
+        for shard in 0..shards {
+            self.post.post(shard, MeshMessage::Request(request.clone()));
+        }
+        Answer::new(gather)
+    }
+
     /// A socket of namespace `nsp` by id, on whichever shard it is.
     pub async fn socket(&self, nsp: &str, id: &str) -> Option<RemoteSocket> {
         self.of(nsp).to(id).fetch_sockets().await.into_iter().next()

@@ -268,6 +268,14 @@ impl<'a> Socket<'a> {
         Some(io)
     }
 
+    /// Turns this socket's `on_any` listeners off (Node's `socket.offAny()`); the event
+    /// listeners keep running.
+    pub fn off_any(&mut self) {
+        if let Some(s) = self.shard.sio.socket_mut(self.id) {
+            s.any_off = true;
+        }
+    }
+
     /// Joins a room.
     pub fn join(&mut self, room: &str) {
         if self.connected() {

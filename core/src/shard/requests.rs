@@ -7,7 +7,7 @@ use super::Shard;
 use crate::api::{Io, Socket};
 use crate::id::{NsId, SocketId};
 use crate::mesh::{Gather, Op, Request};
-use crate::socketio::{AckGather, Broadcast};
+use crate::socketio::{AckGather, Broadcast, DisconnectReason};
 use std::sync::Arc;
 
 /// A pending acknowledgement of a broadcast: counted as missing if dropped unanswered (its
@@ -113,6 +113,18 @@ impl Shard {
                 gather.answer(rooms);
             }
             Op::ServerEvent { name, args, reply } => self.server_event(&r.nsp, name, args, reply),
+            Op::Remove(gather) => {
+                for &sk in &selected {
+                    let reason = DisconnectReason::ServerNamespaceDisconnect;
+                    self.disconnect_socket(sk, reason, true);
+                }
+                // Forgotten once no handler can see its sockets.
+                self.dispatch();
+                if let Some(ns) = self.sio.namespace(&r.nsp) {
+                    self.sio.remove_namespace(ns);
+                }
+                gather.answer([selected.len()]);
+            }
         }
         self.flush_room_events();
     }
