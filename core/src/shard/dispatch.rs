@@ -126,7 +126,7 @@ impl Shard {
                 }
             },
         };
-        let sk = self.sio.create(si, ns, auth);
+        let sk = self.sio.create(self.now, si, ns, auth);
         self.run_middlewares(sk, 0);
     }
 
