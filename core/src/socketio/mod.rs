@@ -33,6 +33,7 @@ pub(crate) use data::Data;
 pub use encode::Encoded;
 pub(crate) use encode::{
     check_name, encode_ack, encode_connect_error, encode_connected, encode_event, encode_plain,
+    with_namespace,
 };
 pub use payload::{Args, Binary};
 pub use reason::{AckError, DisconnectReason, EmitError};
