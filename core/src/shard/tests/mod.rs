@@ -94,6 +94,7 @@ fn ws_client(sim: &mut Sim) -> (Client, String) {
     (c, id)
 }
 
+mod api;
 mod engine;
 mod mesh;
 mod socketio;
