@@ -110,4 +110,5 @@ struct Player {
     name: String,
 }
 
+mod sockets;
 mod tasks;
