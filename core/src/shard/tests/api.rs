@@ -110,5 +110,6 @@ struct Player {
     name: String,
 }
 
+mod listeners;
 mod sockets;
 mod tasks;
