@@ -111,5 +111,6 @@ struct Player {
 }
 
 mod listeners;
+mod requests;
 mod sockets;
 mod tasks;
