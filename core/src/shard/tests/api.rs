@@ -110,6 +110,7 @@ struct Player {
     name: String,
 }
 
+mod broadcasts;
 mod listeners;
 mod requests;
 mod sockets;
