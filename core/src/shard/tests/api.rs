@@ -111,6 +111,7 @@ struct Player {
 }
 
 mod broadcasts;
+mod dynamic;
 mod listeners;
 mod requests;
 mod sockets;
