@@ -10,7 +10,8 @@ use crate::pairs::Pairs;
 pub struct SocketHandshake {
     /// Headers of the request that opened the Engine.IO session (lower-case names).
     pub headers: Pairs,
-    /// When the session opened, as JavaScript's `Date.prototype.toString` writes it (UTC).
+    /// When the socket was made (its CONNECT came), as JavaScript's `Date.prototype.toString`
+    /// writes it (UTC).
     pub time: String,
     /// The client's address (IP only, as Node's `remoteAddress`).
     pub address: String,
@@ -18,7 +19,7 @@ pub struct SocketHandshake {
     pub xdomain: bool,
     /// Whether the connection is TLS.
     pub secure: bool,
-    /// When the session opened, in milliseconds since the Unix epoch.
+    /// When the socket was made, in milliseconds since the Unix epoch.
     pub issued: u64,
     /// The request target (path and query).
     pub url: String,

@@ -237,7 +237,7 @@ impl<'a> Socket<'a> {
     /// The handshake (Node's `socket.handshake`).
     pub fn handshake(&self) -> SocketHandshake {
         let hs = self.handshake_data();
-        let issued = hs.map_or(0, |h| self.shard.wall_ms(h.opened));
+        let issued = self.state().map_or(0, |s| self.shard.wall_ms(s.created));
         SocketHandshake {
             headers: self.headers().clone(),
             time: js_date(issued),

@@ -38,8 +38,6 @@ pub(crate) struct HandshakeData {
     pub(crate) address: SocketAddr,
     /// The request target (path and query).
     pub(crate) url: Box<str>,
-    /// When the session opened.
-    pub(crate) opened: Instant,
 }
 
 /// An Engine.IO session.
@@ -124,7 +122,6 @@ impl Engine {
                     true => head.path.as_str().into(),
                     false => format!("{}?{}", head.path, head.query).into(),
                 },
-                opened: self.now,
             }),
             flush_pending: false,
         };

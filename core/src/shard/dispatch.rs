@@ -157,7 +157,7 @@ impl Shard {
                 }
             },
         };
-        let sk = self.sio.create(si, ns, auth);
+        let sk = self.sio.create(self.now, si, ns, auth);
         self.run_middlewares(sk, 0);
     }
 
@@ -347,12 +347,14 @@ impl Shard {
         let Some(listeners) = h.events.get(event.name) else {
             return;
         };
+        // Checked once, as Node's `dispatch` does: every listener of an event that is
+        // dispatched runs, even when an earlier one disconnected the socket.
+        if !self.sio.socket(sk).is_some_and(|s| s.connected) {
+            return;
+        }
         let last = listeners.len() - 1;
         let mut event = Some(event);
         for (i, listener) in listeners.iter().enumerate() {
-            if !self.sio.socket(sk).is_some_and(|s| s.connected) {
-                return;
-            }
             if let Some(bit) = listener.once {
                 let Some(s) = self.sio.socket_mut(sk) else {
                     return;

@@ -7,7 +7,7 @@ use super::Shard;
 use crate::api::{Io, Socket};
 use crate::id::{NsId, SocketId};
 use crate::mesh::{Gather, Op, Request};
-use crate::socketio::{AckGather, Broadcast, DisconnectReason};
+use crate::socketio::{with_namespace, AckGather, Broadcast, DisconnectReason};
 use std::sync::Arc;
 
 /// A pending acknowledgement of a broadcast: counted as missing if dropped unanswered (its
@@ -43,19 +43,19 @@ impl Shard {
     /// gather learns how many there were.
     pub(crate) fn deliver(&mut self, b: &Broadcast, except_socket: Option<SocketId>) {
         let namespaces = self.namespaces_named(&b.nsp);
-        let Some(gather) = &b.ack else {
-            for ns in namespaces {
-                self.sio
-                    .broadcast(&mut self.engine, ns, b, except_socket, None);
-            }
-            return;
-        };
         let mut recipients = Vec::new();
         for ns in namespaces {
-            let out = Some(&mut recipients);
+            // A child of a dynamic namespace: its sockets get packets with its own name.
+            let name = self.sio.name(ns);
+            let renamed = (name != &*b.nsp).then(|| with_namespace(&b.packets, &b.nsp, name));
+            let packets = renamed.as_ref().unwrap_or(&b.packets);
+            let out = b.ack.is_some().then_some(&mut recipients);
             self.sio
-                .broadcast(&mut self.engine, ns, b, except_socket, out);
+                .broadcast(&mut self.engine, ns, b, packets, except_socket, out);
         }
+        let Some(gather) = &b.ack else {
+            return;
+        };
         for &sk in &recipients {
             let mut pending = Pending {
                 gather: gather.clone(),

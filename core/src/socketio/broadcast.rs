@@ -70,13 +70,15 @@ struct Targets {
 
 impl<A> SocketIo<A> {
     /// Delivers a broadcast to this shard's sockets of namespace `ns`, leaving out
-    /// `except_socket` (the sender of `socket.broadcast`).
+    /// `except_socket` (the sender of `socket.broadcast`), as `packets` (the broadcast's
+    /// own, or those encoded again for a child of the dynamic namespace it names).
     /// The recipients of an acknowledged broadcast are added to `recipients`.
     pub(crate) fn broadcast(
         &mut self,
         engine: &mut Engine,
         ns: NsId,
         b: &Broadcast,
+        packets: &Encoded,
         except_socket: Option<SocketId>,
         recipients: Option<&mut Vec<SocketId>>,
     ) {
@@ -87,7 +89,7 @@ impl<A> SocketIo<A> {
                 if b.volatile && !engine.writable(s.session) {
                     return;
                 }
-                for p in &b.packets {
+                for p in packets {
                     engine.send(s.session, p.clone());
                 }
             }

@@ -76,6 +76,40 @@ pub(crate) fn encode_connect_error(nsp: &str, message: &str, data: Option<&str>)
     encode_plain(PacketType::ConnectError, nsp, Some(&json))
 }
 
+/// Packets encoded for namespace `from`, for namespace `to`: the text packet is written again
+/// with `to` in its head, the rest of it and the attachments are shared. A broadcast to a
+/// dynamic namespace is encoded with the parent's name; each child's sockets need the child's.
+pub(crate) fn with_namespace(packets: &Encoded, from: &str, to: &str) -> Encoded {
+    let mut out = packets.clone();
+    let Some(text) = out.first_mut() else {
+        return out;
+    };
+    let payload = text.payload();
+    // "4", the Socket.IO type, for a binary one its attachment count and "-", then the
+    // namespace and "," unless it is "/".
+    let Some(kind) = payload.get(1).copied().and_then(PacketType::from_byte) else {
+        return out;
+    };
+    let mut head = 2;
+    if kind.is_binary() {
+        head += payload[head..]
+            .iter()
+            .position(|&b| b == b'-')
+            .map_or(0, |p| p + 1);
+    }
+    let written = |nsp: &str| !nsp.is_empty() && nsp != "/";
+    let old = if written(from) { from.len() + 1 } else { 0 };
+    let mut buf = OutPacket::text_buffer(EioType::Message, payload.len() + to.len());
+    buf.extend_from_slice(&payload[1..head]);
+    if written(to) {
+        buf.extend_from_slice(to.as_bytes());
+        buf.extend_from_slice(b",");
+    }
+    buf.extend_from_slice(&payload[head + old..]);
+    *text = OutPacket::finish_text(buf);
+    out
+}
+
 fn frame(buf: BytesMut, attachments: Vec<Bytes>) -> Encoded {
     let mut out = SmallVec::new();
     out.push(OutPacket::finish_text(buf));
@@ -83,4 +117,33 @@ fn frame(buf: BytesMut, attachments: Vec<Bytes>) -> Encoded {
         out.push(OutPacket::binary(&a));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::socketio::Binary;
+
+    fn text(packets: &Encoded) -> String {
+        String::from_utf8(packets[0].payload().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn a_packet_encoded_again_for_another_namespace() {
+        let parent = r"^/dyn-\d+$";
+        let p = encode_event(parent, "e", Some(7), &(1, "a")).unwrap();
+        let child = with_namespace(&p, parent, "/dyn-1");
+        assert_eq!(text(&child), r#"42/dyn-1,7["e",1,"a"]"#);
+        assert_eq!(text(&with_namespace(&p, parent, "/")), r#"427["e",1,"a"]"#);
+        let p = encode_event("/", "e", None, &()).unwrap();
+        assert_eq!(text(&with_namespace(&p, "/", "/x")), r#"42/x,["e"]"#);
+        // A binary event: the attachment count stays, the attachments are shared.
+        let p = encode_event("/a", "e", None, &(Binary(Bytes::from_static(&[1, 2])), 3)).unwrap();
+        let child = with_namespace(&p, "/a", "/bb");
+        assert_eq!(
+            text(&child),
+            r#"451-/bb,["e",{"_placeholder":true,"num":0},3]"#
+        );
+        assert_eq!(child[1].ws_frame().as_ptr(), p[1].ws_frame().as_ptr());
+    }
 }

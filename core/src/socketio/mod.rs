@@ -33,6 +33,7 @@ pub(crate) use data::Data;
 pub use encode::Encoded;
 pub(crate) use encode::{
     check_name, encode_ack, encode_connect_error, encode_connected, encode_event, encode_plain,
+    with_namespace,
 };
 pub use payload::{Args, Binary};
 pub use reason::{AckError, DisconnectReason, EmitError};
@@ -119,6 +120,8 @@ pub(crate) struct SocketState<A> {
     pub(crate) ns: NsId,
     /// The CONNECT auth object, as raw JSON.
     pub(crate) auth: Bytes,
+    /// When the CONNECT made it (Node dates the handshake then).
+    pub(crate) created: Instant,
     membership: Membership,
     /// The last broadcast that reached (or left out) the socket.
     stamp: u32,
@@ -396,7 +399,13 @@ impl<A> SocketIo<A> {
 
     /// A socket of a session in a namespace, before the middlewares decide: it has its id
     /// and can hold data, but it is in no room, can not be reached by id, and gets nothing.
-    pub(crate) fn create(&mut self, si: SessionId, ns: NsId, auth: Bytes) -> SocketId {
+    pub(crate) fn create(
+        &mut self,
+        now: Instant,
+        si: SessionId,
+        ns: NsId,
+        auth: Bytes,
+    ) -> SocketId {
         let id: Arc<str> = self.ids.next_id().into();
         self.namespaces[ns.index()].sockets += 1;
         self.sockets.insert(SocketState {
@@ -404,6 +413,7 @@ impl<A> SocketIo<A> {
             session: si,
             ns,
             auth,
+            created: now,
             membership: Membership::default(),
             stamp: 0,
             next_ack: 0,

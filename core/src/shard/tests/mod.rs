@@ -96,6 +96,7 @@ fn ws_client(sim: &mut Sim) -> (Client, String) {
 
 mod adapter;
 mod allow;
+mod api;
 mod engine;
 mod mesh;
 mod socketio;
