@@ -102,9 +102,10 @@ mod timer;
 pub mod wire;
 
 pub use api::{
-    AckFuture, AckSender, AppBuilder, BroadcastAckFuture, BroadcastOperator, EngineBuilder,
-    EngineMode, EngineSocket, Io, IoOperator, Local, Namespace, Operator, OwnedEvent, Reach,
-    Remote, RemoteSocket, Socket, SocketHandshake, SocketIoMode, SocketRef,
+    AckFuture, AckSender, AllRooms, AppBuilder, BroadcastAckFuture, BroadcastOperator,
+    EngineBuilder, EngineMode, EngineSocket, FetchSockets, Io, IoOperator, Local, Namespace,
+    Operator, OwnedEvent, Reach, Remote, RemoteSocket, Socket, SocketHandshake, SocketIoMode,
+    SocketRef,
 };
 pub use config::{Config, Cookie, Cors, TransportKind};
 pub use engine::{

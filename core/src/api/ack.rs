@@ -18,9 +18,11 @@ use crate::socketio::{
 /// The answer a client asked for with an event (its `callback`): move it into a task, answer
 /// it after any number of awaits, or send it to another thread and answer it there.
 ///
-/// Answered on the thread of the shard that owns the socket, it is written at once, in order
-/// with what that thread sends; from another thread it goes to that shard through the mesh.
-/// Dropped unanswered, the client never gets an answer (as in Node).
+/// Answered in a task of the shard that owns the socket, it is written at once, in order with
+/// what the task sends; from another thread it goes to that shard through the mesh. (Inside a
+/// synchronous handler the shard is lent to the handler: answer with
+/// [`Socket::ack`](crate::Socket::ack) there, or the answer goes through the mesh and follows
+/// what the handler sends.) Dropped unanswered, the client never gets an answer (as in Node).
 pub struct AckSender {
     post: Option<Arc<dyn MeshPost>>,
     shard: usize,

@@ -8,7 +8,7 @@ use super::operator::{IoOperator, Remote};
 use super::RemoteSocket;
 use crate::mesh::{Answer, Gather, MeshMessage, MeshPost, Op, Request};
 use crate::socketio::payload::args_value;
-use crate::socketio::{EmitError, RoomNames};
+use crate::socketio::{check_name, EmitError, RoomNames};
 
 /// Emits to, and asks about, the sockets of every shard from any thread: a handler's task,
 /// a tokio task of another runtime, a plain thread. Cheap to clone, `Send + Sync`.
@@ -88,15 +88,24 @@ impl Io {
 
     /// A socket of namespace `nsp` by id, on whichever shard it is.
     pub async fn socket(&self, nsp: &str, id: &str) -> Option<RemoteSocket> {
-        self.of(nsp).to(id).fetch_sockets().await.into_iter().next()
+        let found = self.of(nsp).to(id).fetch_sockets().await;
+        // `to(id)` also selects the members of a room named `id`.
+        found.into_iter().find(|s| s.id() == id)
     }
 
     /// Sends an event to the server-side listeners of namespace `nsp`
     /// ([`Namespace::on_server_event`](crate::Namespace::on_server_event)) on the other
     /// shards (every shard when this handle was not taken on one): Node's
     /// `serverSideEmit`, which reaches the other servers of a cluster.
-    pub fn server_side_emit<T: Serialize + ?Sized>(&self, nsp: &str, event: &str, args: &T) {
+    pub fn server_side_emit<T: Serialize + ?Sized>(
+        &self,
+        nsp: &str,
+        event: &str,
+        args: &T,
+    ) -> Result<(), EmitError> {
+        check_name(event)?;
         self.send_server_event(nsp, event, args, false);
+        Ok(())
     }
 
     /// As [`Io::server_side_emit`], collecting what the listeners answer, one list per
@@ -107,8 +116,9 @@ impl Io {
         nsp: &str,
         event: &str,
         args: &T,
-    ) -> Answer<serde_json::Value> {
-        self.send_server_event(nsp, event, args, true)
+    ) -> Result<Answer<serde_json::Value>, EmitError> {
+        check_name(event)?;
+        Ok(self.send_server_event(nsp, event, args, true))
     }
 
     fn send_server_event<T: Serialize + ?Sized>(

@@ -20,7 +20,9 @@ pub use builder::{AppBuilder, EngineBuilder, EngineMode, Namespace, SocketIoMode
 pub use engine_socket::EngineSocket;
 pub use handshake::SocketHandshake;
 pub use io::Io;
-pub use operator::{BroadcastOperator, IoOperator, Local, Operator, Reach, Remote};
+pub use operator::{
+    AllRooms, BroadcastOperator, FetchSockets, IoOperator, Local, Operator, Reach, Remote,
+};
 pub use remote::RemoteSocket;
 pub use socket::Socket;
 pub use socket_ref::{OwnedEvent, SocketRef};

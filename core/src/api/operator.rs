@@ -3,8 +3,11 @@
 //! handler ([`Operator`], on its shard, then the others through the mesh) and any thread
 //! ([`IoOperator`], through the mesh to every shard).
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -177,17 +180,11 @@ impl<R: Reach> BroadcastOperator<R> {
     }
 
     /// The selected sockets of every shard (Node's `fetchSockets`): each with its id,
-    /// handshake, rooms and data, and able to emit, join, leave and disconnect.
-    pub async fn fetch_sockets(self) -> Vec<RemoteSocket> {
+    /// handshake, rooms and data, and able to emit, join, leave and disconnect. The request
+    /// is sent now; the future (`'static`, `Send`) can be awaited in any task.
+    pub fn fetch_sockets(self) -> FetchSockets {
         let (answer, io) = self.request(Op::Fetch);
-        let infos: Vec<SocketInfo> = answer.await;
-        match io {
-            Some(io) => infos
-                .into_iter()
-                .map(|info| RemoteSocket::new(info, io.clone()))
-                .collect(),
-            None => Vec::new(),
-        }
+        FetchSockets { answer, io }
     }
 
     /// Makes the selected sockets of every shard join `room` (Node's `socketsJoin`); the
@@ -207,13 +204,50 @@ impl<R: Reach> BroadcastOperator<R> {
         self.request(|g| Op::Disconnect(close, g)).0
     }
 
-    /// The rooms of the namespace on every shard, each once (Node's `adapter.rooms` over the
-    /// whole server; socket ids are not listed).
-    pub async fn all_rooms(self) -> Vec<String> {
-        let mut rooms = self.request(Op::Rooms).0.await;
+    /// The rooms of the namespace on every shard, each once, sorted (Node's
+    /// `adapter.rooms` over the whole server; socket ids are not listed). The request is
+    /// sent now.
+    pub fn all_rooms(self) -> AllRooms {
+        AllRooms(self.request(Op::Rooms).0)
+    }
+}
+
+/// The answer of [`BroadcastOperator::fetch_sockets`].
+#[derive(Debug)]
+#[must_use = "the request is sent; await it to see the sockets"]
+pub struct FetchSockets {
+    answer: Answer<SocketInfo>,
+    io: Option<Io>,
+}
+
+impl Future for FetchSockets {
+    type Output = Vec<RemoteSocket>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<RemoteSocket>> {
+        let infos = ready!(Pin::new(&mut self.answer).poll(cx));
+        let Some(io) = &self.io else {
+            return Poll::Ready(Vec::new());
+        };
+        let sockets = infos
+            .into_iter()
+            .map(|info| RemoteSocket::new(info, io.clone()));
+        Poll::Ready(sockets.collect())
+    }
+}
+
+/// The answer of [`BroadcastOperator::all_rooms`].
+#[derive(Debug)]
+#[must_use = "the request is sent; await it to see the rooms"]
+pub struct AllRooms(Answer<String>);
+
+impl Future for AllRooms {
+    type Output = Vec<String>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<String>> {
+        let mut rooms = ready!(Pin::new(&mut self.0).poll(cx));
         rooms.sort();
         rooms.dedup();
-        rooms
+        Poll::Ready(rooms)
     }
 }
 

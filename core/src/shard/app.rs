@@ -24,11 +24,19 @@ pub(crate) type DisconnectHandler =
     Arc<dyn Fn(&mut Shard, SocketId, DisconnectReason) + Send + Sync>;
 /// A future of an async middleware.
 pub(crate) type MiddlewareFuture = Pin<Box<dyn Future<Output = Result<(), ConnectError>>>>;
+/// A synchronous namespace middleware, erased.
+pub(crate) type SyncMiddleware =
+    Arc<dyn Fn(&mut Shard, SocketId) -> Result<(), ConnectError> + Send + Sync>;
+/// An async namespace middleware, erased: it makes the future to await.
+pub(crate) type AsyncMiddleware =
+    Arc<dyn Fn(&mut Shard, SocketId) -> MiddlewareFuture + Send + Sync>;
 /// A namespace middleware (`io.use`), run before a socket joins.
 pub(crate) enum Middleware {
-    Sync(Arc<dyn Fn(&mut Shard, SocketId) -> Result<(), ConnectError> + Send + Sync>),
-    Async(Arc<dyn Fn(&mut Shard, SocketId) -> MiddlewareFuture + Send + Sync>),
+    Sync(SyncMiddleware),
+    Async(AsyncMiddleware),
 }
+/// Decides from a name and the CONNECT auth whether a dynamic namespace makes a child.
+pub(crate) type MatchFn = Arc<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>;
 /// A per-packet middleware (`socket.use`): `Err` drops the packet and reports the error.
 pub(crate) type PacketMiddleware =
     Arc<dyn Fn(&mut Shard, SocketId, &Event<'_>) -> Result<(), String> + Send + Sync>;
@@ -59,7 +67,7 @@ pub(crate) struct Listener {
 /// How a dynamic namespace recognises the names of its children.
 pub(crate) enum Matcher {
     Pattern(regex_lite::Regex),
-    Function(Arc<dyn Fn(&str, &serde_json::Value) -> bool + Send + Sync>),
+    Function(MatchFn),
 }
 
 impl Matcher {

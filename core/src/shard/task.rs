@@ -27,9 +27,12 @@ pub type LocalTask = Pin<Box<dyn Future<Output = ()>>>;
 /// A shard shared by the runtime and the tasks of its handlers.
 pub type SharedShard = Rc<RefCell<Shard>>;
 
+/// A shared shard of this thread: the mesh it belongs to, its index, and itself.
+type LocalEntry = (usize, usize, Weak<RefCell<Shard>>);
+
 thread_local! {
-    /// The shared shards of this thread, by the mesh they belong to and their index.
-    static LOCAL: RefCell<Vec<(usize, usize, Weak<RefCell<Shard>>)>> = const { RefCell::new(Vec::new()) };
+    /// The shared shards of this thread.
+    static LOCAL: RefCell<Vec<LocalEntry>> = const { RefCell::new(Vec::new()) };
 }
 
 /// What identifies a mesh: the address of its poster.

@@ -99,4 +99,5 @@ mod allow;
 mod api;
 mod engine;
 mod mesh;
+mod remove;
 mod socketio;

@@ -189,11 +189,16 @@ fn server_event_app(log: Log) -> Arc<App> {
                 Some(json!("pong"))
             })
             .on("tell", |s, e| {
-                s.io().unwrap().server_side_emit("/", "hello", &e.args);
+                s.io()
+                    .unwrap()
+                    .server_side_emit("/", "hello", &e.args)
+                    .unwrap();
             })
             .on("gather", |s, e| {
                 let answer = s.io().unwrap();
-                let answer = answer.server_side_emit_with_ack("/", "hello", &e.args);
+                let answer = answer
+                    .server_side_emit_with_ack("/", "hello", &e.args)
+                    .unwrap();
                 let me = s.handle();
                 s.spawn(async move { me.emit("gathered", &answer.await).unwrap() });
             })
@@ -210,12 +215,12 @@ fn server_side_emit_reaches_the_other_shards_and_not_its_own() {
     say(&mut sim, c, r#"42["tell",1,"x"]"#);
     assert_eq!(log.take(), [r#"[1,"x"]"#, r#"[1,"x"]"#], "shards 0 and 2");
     // From an Io handle taken on no shard: every shard.
-    sim.io().server_side_emit("/", "hello", &());
+    sim.io().server_side_emit("/", "hello", &()).unwrap();
     sim.pump();
     assert_eq!(log.take().len(), 3);
     // Another namespace's listeners, or an event nobody listens to: nothing runs.
-    sim.io().server_side_emit("/quiet", "hello", &());
-    sim.io().server_side_emit("/", "other", &());
+    sim.io().server_side_emit("/quiet", "hello", &()).unwrap();
+    sim.io().server_side_emit("/", "other", &()).unwrap();
     sim.pump();
     assert!(log.take().is_empty());
 }
@@ -231,11 +236,15 @@ fn server_side_emit_with_ack_gathers_the_answers() {
     );
     assert_eq!(log.take(), ["[true]", "[true]"]);
     let io = sim.io();
-    let answers = block_on(&mut sim, io.server_side_emit_with_ack("/", "hello", &[1]));
+    let answers = block_on(
+        &mut sim,
+        io.server_side_emit_with_ack("/", "hello", &[1]).unwrap(),
+    );
     assert_eq!(answers, [json!("pong"), json!("pong"), json!("pong")]);
     let answers = block_on(
         &mut sim,
-        io.server_side_emit_with_ack("/quiet", "hello", &()),
+        io.server_side_emit_with_ack("/quiet", "hello", &())
+            .unwrap(),
     );
     assert!(answers.is_empty(), "every shard answered nothing");
 }
