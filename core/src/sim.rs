@@ -378,17 +378,16 @@ impl Sim {
                             .handle_mesh(self.now, message.clone());
                     }
                 }
-                loop {
-                    let Some(conn) = self.shards[s].borrow_mut().poll_transmit() else {
-                        break;
-                    };
+                // One borrow of the shard for all its writes.
+                let cell = self.shards[s].clone();
+                let mut shard = cell.borrow_mut();
+                while let Some(conn) = shard.poll_transmit() {
                     progress = true;
                     let client = match output {
                         Output::Discard => None,
                         _ => Some(self.index[&(s, conn)]),
                     };
                     loop {
-                        let shard = self.shards[s].borrow();
                         let mut slices = [IoSlice::new(&[]); IOVECS];
                         let n = shard.send_queue(conn, &mut slices);
                         if n == 0 {
@@ -410,10 +409,10 @@ impl Sim {
                         }
                         out.bytes += written;
                         out.writes += 1;
-                        drop(shard);
-                        self.shards[s].borrow_mut().advance(conn, written);
+                        shard.advance(conn, written);
                     }
                 }
+                drop(shard);
                 loop {
                     let Some(action) = self.shards[s].borrow_mut().poll_action() else {
                         break;

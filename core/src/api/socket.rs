@@ -63,7 +63,7 @@ impl<'a> Socket<'a> {
     /// The auth object the client sent with CONNECT, as raw JSON (`{}` when none).
     pub fn auth(&self) -> &str {
         self.state()
-            .and_then(|s| std::str::from_utf8(&s.auth).ok())
+            .and_then(|s| std::str::from_utf8(&s.extra.auth).ok())
             .unwrap_or("{}")
     }
 
@@ -204,19 +204,25 @@ impl<'a> Socket<'a> {
 
     /// The socket's data (Node's `socket.data`), when it is a `T`.
     pub fn data<T: 'static>(&self) -> Option<&T> {
-        self.state()?.data.as_ref()?.get()
+        self.state()?.extra.data.as_ref()?.get()
     }
 
     /// The socket's data, when it is a `T`, to change in place.
     pub fn data_mut<T: 'static>(&mut self) -> Option<&mut T> {
-        self.shard.sio.socket_mut(self.id)?.data.as_mut()?.get_mut()
+        self.shard
+            .sio
+            .socket_mut(self.id)?
+            .extra
+            .data
+            .as_mut()?
+            .get_mut()
     }
 
     /// Sets the socket's data. It must serialize: `fetch_sockets` carries it to other shards
     /// (as JSON).
     pub fn set_data<T: Serialize + 'static>(&mut self, value: T) {
         if let Some(s) = self.shard.sio.socket_mut(self.id) {
-            s.data = Some(Data::new(value));
+            s.extra.data = Some(Data::new(value));
         }
     }
 
@@ -229,7 +235,7 @@ impl<'a> Socket<'a> {
             rooms: self.rooms(),
             data: self
                 .state()
-                .and_then(|s| s.data.as_ref())
+                .and_then(|s| s.extra.data.as_ref())
                 .map_or(serde_json::Value::Null, |d| d.to_json()),
         }
     }
@@ -237,7 +243,9 @@ impl<'a> Socket<'a> {
     /// The handshake (Node's `socket.handshake`).
     pub fn handshake(&self) -> SocketHandshake {
         let hs = self.handshake_data();
-        let issued = self.state().map_or(0, |s| self.shard.wall_ms(s.created));
+        let issued = self
+            .state()
+            .map_or(0, |s| self.shard.wall_ms(s.extra.created));
         SocketHandshake {
             headers: self.headers().clone(),
             time: js_date(issued),
@@ -272,7 +280,7 @@ impl<'a> Socket<'a> {
     /// listeners keep running.
     pub fn off_any(&mut self) {
         if let Some(s) = self.shard.sio.socket_mut(self.id) {
-            s.any_off = true;
+            s.extra.any_off = true;
         }
     }
 

@@ -331,7 +331,7 @@ impl Shard {
             return;
         };
         let h = app.handlers(tag).expect("checked by handlers_of");
-        if !h.any.is_empty() && !self.sio.socket(sk).is_some_and(|s| s.any_off) {
+        if !h.any.is_empty() && !self.sio.socket(sk).is_some_and(|s| s.extra.any_off) {
             for any in &h.any {
                 any(self, sk, event.clone());
             }
@@ -359,10 +359,10 @@ impl Shard {
                 let Some(s) = self.sio.socket_mut(sk) else {
                     return;
                 };
-                if s.once_fired & (1 << bit) != 0 {
+                if s.extra.once_fired & (1 << bit) != 0 {
                     continue;
                 }
-                s.once_fired |= 1 << bit;
+                s.extra.once_fired |= 1 << bit;
             }
             let e = match i == last {
                 true => event.take(),

@@ -13,7 +13,7 @@ use smallvec::SmallVec;
 use super::rooms::RoomKey;
 use super::{Args, Encoded, SocketIo};
 use crate::engine::Engine;
-use crate::id::{NsId, Slots, SocketId};
+use crate::id::{NsId, SocketId};
 
 /// Room names of a broadcast.
 pub type RoomNames = SmallVec<[Box<str>; 2]>;
@@ -84,14 +84,12 @@ impl<A> SocketIo<A> {
     ) {
         let t = self.targets(ns, &b.rooms, &b.except, except_socket);
         let mut recipients = recipients.filter(|_| b.ack.is_some());
-        self.fan_out(ns, &t, |sockets, sk| {
-            if let Some(s) = sockets.get(sk) {
-                if b.volatile && !engine.writable(s.session) {
-                    return;
-                }
-                for p in packets {
-                    engine.send(s.session, p.clone());
-                }
+        self.fan_out(ns, &t, |sk, s| {
+            if b.volatile && !engine.writable(s.session) {
+                return;
+            }
+            for p in packets {
+                engine.send(s.session, p.clone());
             }
             if let Some(out) = recipients.as_deref_mut() {
                 out.push(sk);
@@ -108,7 +106,7 @@ impl<A> SocketIo<A> {
     ) -> Vec<SocketId> {
         let t = self.targets(ns, rooms, except, None);
         let mut out = Vec::new();
-        self.fan_out(ns, &t, |_, sk| out.push(sk));
+        self.fan_out(ns, &t, |sk, _| out.push(sk));
         out
     }
 
@@ -138,7 +136,7 @@ impl<A> SocketIo<A> {
         &mut self,
         ns: NsId,
         t: &Targets,
-        mut visit: impl FnMut(&Slots<SocketId, super::SocketState<A>>, SocketId),
+        mut visit: impl FnMut(SocketId, &super::SocketState<A>),
     ) {
         self.stamp = self.stamp.wrapping_add(1);
         let stamp = self.stamp;
@@ -161,7 +159,7 @@ impl<A> SocketIo<A> {
                 return;
             }
             s.stamp = stamp;
-            visit(sockets, sk);
+            visit(sk, s);
         };
         if !t.named {
             members.all.iter().for_each(|&sk| deliver(sk));

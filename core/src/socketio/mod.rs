@@ -114,22 +114,32 @@ pub(crate) struct NsEntry {
 }
 
 /// A socket: one client in one namespace.
+///
+/// What a broadcast reads of every recipient (its stamp, whether it is connected, its
+/// session) stays in the slab entry; the rest is boxed aside, so that a fan-out over many
+/// sockets walks little memory.
 pub(crate) struct SocketState<A> {
     pub(crate) id: Arc<str>,
     pub(crate) session: SessionId,
     pub(crate) ns: NsId,
+    membership: Membership,
+    /// The last broadcast that reached (or left out) the socket.
+    stamp: u32,
+    /// True once the middlewares let it in; false again once it left (it stays until no
+    /// handler can see it).
+    pub(crate) connected: bool,
+    /// What the broadcast path never reads.
+    pub(crate) extra: Box<SocketExtra<A>>,
+}
+
+/// The parts of a socket that a broadcast does not read.
+pub(crate) struct SocketExtra<A> {
     /// The CONNECT auth object, as raw JSON.
     pub(crate) auth: Bytes,
     /// When the CONNECT made it (Node dates the handshake then).
     pub(crate) created: Instant,
-    membership: Membership,
-    /// The last broadcast that reached (or left out) the socket.
-    stamp: u32,
     next_ack: u64,
     acks: Vec<PendingAck<A>>,
-    /// True once the middlewares let it in; false again once it left (it stays until no
-    /// handler can see it).
-    pub(crate) connected: bool,
     /// The application's data (`socket.data`).
     pub(crate) data: Option<Data>,
     /// The `once` listeners that ran for it, by bit.
@@ -412,16 +422,18 @@ impl<A> SocketIo<A> {
             id,
             session: si,
             ns,
-            auth,
-            created: now,
             membership: Membership::default(),
             stamp: 0,
-            next_ack: 0,
-            acks: Vec::new(),
             connected: false,
-            data: None,
-            once_fired: 0,
-            any_off: false,
+            extra: Box::new(SocketExtra {
+                auth,
+                created: now,
+                next_ack: 0,
+                acks: Vec::new(),
+                data: None,
+                once_fired: 0,
+                any_off: false,
+            }),
         })
     }
 
@@ -477,7 +489,7 @@ impl<A> SocketIo<A> {
     pub(crate) fn remove(&mut self, sk: SocketId) -> Option<SessionId> {
         let s = self.sockets.get_mut(sk).filter(|s| s.connected)?;
         s.connected = false;
-        s.acks.clear();
+        s.extra.acks.clear();
         let (si, ns) = (s.session, s.ns);
         if self.namespaces[ns.index()].log_rooms {
             let id = s.id.clone();
@@ -520,9 +532,9 @@ impl<A> SocketIo<A> {
         callback: A,
     ) -> Option<u64> {
         let s = self.sockets.get_mut(sk)?;
-        let (id, deadline) = (s.next_ack, now + timeout);
-        s.next_ack += 1;
-        s.acks.push(PendingAck {
+        let (id, deadline) = (s.extra.next_ack, now + timeout);
+        s.extra.next_ack += 1;
+        s.extra.acks.push(PendingAck {
             id,
             deadline,
             callback,
@@ -545,7 +557,7 @@ impl<A> SocketIo<A> {
             return;
         };
         let deadline = now + timeout;
-        s.acks.push(PendingAck {
+        s.extra.acks.push(PendingAck {
             id,
             deadline,
             callback,
@@ -555,14 +567,14 @@ impl<A> SocketIo<A> {
 
     /// The id the next acknowledgement of a socket will get.
     pub(crate) fn next_ack(&self, sk: SocketId) -> Option<u64> {
-        self.sockets.get(sk).map(|s| s.next_ack)
+        self.sockets.get(sk).map(|s| s.extra.next_ack)
     }
 
     /// Takes the callback of acknowledgement `id`, when the client answers it.
     pub(crate) fn take_ack(&mut self, sk: SocketId, id: u64) -> Option<A> {
         let s = self.sockets.get_mut(sk)?;
-        let pos = s.acks.iter().position(|a| a.id == id)?;
-        Some(s.acks.swap_remove(pos).callback)
+        let pos = s.extra.acks.iter().position(|a| a.id == id)?;
+        Some(s.extra.acks.swap_remove(pos).callback)
     }
 
     /// The earliest Socket.IO deadline.
@@ -592,9 +604,11 @@ impl<A> SocketIo<A> {
                         continue;
                     };
                     let mut i = 0;
-                    while i < s.acks.len() {
-                        if s.acks[i].deadline <= now {
-                            expired.acks.push((sk, s.acks.swap_remove(i).callback));
+                    while i < s.extra.acks.len() {
+                        if s.extra.acks[i].deadline <= now {
+                            expired
+                                .acks
+                                .push((sk, s.extra.acks.swap_remove(i).callback));
                         } else {
                             i += 1;
                         }
