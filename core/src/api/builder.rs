@@ -112,7 +112,9 @@ impl Namespace {
 
     /// As [`Namespace::on`], as a task on the socket's shard: the future gets the socket as
     /// a [`SocketRef`] and the event with its [`AckSender`](crate::AckSender), both valid
-    /// across awaits.
+    /// across awaits. The task is spawned when the event's listeners have run (in Node an
+    /// async listener runs at once up to its first `await`): its first poll comes after
+    /// every synchronous listener of the event.
     pub fn on_async<F, Fut>(self, event: &str, f: F) -> Self
     where
         F: Fn(SocketRef, OwnedEvent) -> Fut + Send + Sync + 'static,
