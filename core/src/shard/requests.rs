@@ -42,20 +42,19 @@ impl Shard {
     /// acknowledgement, every recipient's answer goes to the broadcast's gather, and the
     /// gather learns how many there were.
     pub(crate) fn deliver(&mut self, b: &Broadcast, except_socket: Option<SocketId>) {
-        let namespaces = self.namespaces_named(&b.nsp);
-        let Some(gather) = &b.ack else {
-            for ns in namespaces {
-                self.sio
-                    .broadcast(&mut self.engine, ns, b, except_socket, None);
-            }
-            return;
-        };
         let mut recipients = Vec::new();
-        for ns in namespaces {
-            let out = Some(&mut recipients);
+        for ns in self.namespaces_named(&b.nsp) {
+            // The children of a dynamic namespace each get the packets headed with their name.
+            let name = self.sio.name(ns);
+            let child = (name != &*b.nsp).then(|| b.for_child(name));
+            let out = b.ack.is_some().then_some(&mut recipients);
+            let b = child.as_ref().unwrap_or(b);
             self.sio
                 .broadcast(&mut self.engine, ns, b, except_socket, out);
         }
+        let Some(gather) = &b.ack else {
+            return;
+        };
         for &sk in &recipients {
             let mut pending = Pending {
                 gather: gather.clone(),

@@ -55,6 +55,22 @@ impl Broadcast {
     }
 }
 
+impl Broadcast {
+    /// This broadcast for namespace `nsp`, a child of the dynamic namespace it was sent to:
+    /// a packet names its namespace, so the text packet is headed for the child; rooms,
+    /// flags, acknowledgement and attachments are the same.
+    pub(crate) fn for_child(&self, nsp: &str) -> Broadcast {
+        Broadcast {
+            nsp: nsp.into(),
+            rooms: self.rooms.clone(),
+            except: self.except.clone(),
+            packets: super::encode::rename(&self.packets, &self.nsp, nsp),
+            ack: self.ack.clone(),
+            volatile: self.volatile,
+        }
+    }
+}
+
 /// A broadcast's recipients, resolved on this shard.
 #[derive(Debug, Default)]
 struct Targets {

@@ -76,6 +76,22 @@ pub(crate) fn encode_connect_error(nsp: &str, message: &str, data: Option<&str>)
     encode_plain(PacketType::ConnectError, nsp, Some(&json))
 }
 
+/// Packets encoded for namespace `from`, headed for namespace `to`: the text packet is
+/// written anew, the attachments are shared. Packets not headed for `from` stay as they are.
+pub(crate) fn rename(packets: &Encoded, from: &str, to: &str) -> Encoded {
+    let mut out = packets.clone();
+    if let Some(text) = out.first_mut().filter(|p| !p.is_binary()) {
+        let payload = text.payload();
+        // After the Engine.IO type digit, the Socket.IO packet.
+        let packet = payload.get(1..).unwrap_or_default();
+        let mut buf = OutPacket::text_buffer(EioType::Message, packet.len() + to.len());
+        if sio::write_renamed(&mut buf, packet, from, to) {
+            *text = OutPacket::finish_text(buf);
+        }
+    }
+    out
+}
+
 fn frame(buf: BytesMut, attachments: Vec<Bytes>) -> Encoded {
     let mut out = SmallVec::new();
     out.push(OutPacket::finish_text(buf));
