@@ -1,9 +1,11 @@
-//! The example applications of corelay (`echo`, `engine_echo`, `bench`, `chat`) and their
+//! The example applications of corelay (`echo`, `engine_echo`, `bench`, `chat`, `api`) and their
 //! command line, served by the examples of every runtime crate: each runtime's
 //! `examples/echo.rs` is `corelay_example_apps::echo::<Runtime>()`, so that every runtime
 //! serves exactly the same applications with the same flags. Other programs test these
 //! examples with the official clients: their names, flags and events are a contract.
 #![deny(missing_docs)]
+
+mod api;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -18,6 +20,8 @@ use corelay_core::{App, Args, Config, Cors, HttpResponse, Namespace};
 use corelay_rt::{Runtime, Server};
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+pub use api::{api, api_app, User, TENANTS};
 
 /// The command line every example takes.
 #[derive(Debug, Clone, Parser)]
