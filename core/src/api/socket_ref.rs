@@ -87,7 +87,7 @@ impl SocketRef {
         if shard.sio.socket(self.key).is_none() {
             return Err(EmitError::Disconnected);
         }
-        Ok(f(&mut Socket::new(&mut shard, self.key)))
+        Ok(shard.task_work(|shard| f(&mut Socket::new(shard, self.key))))
     }
 
     /// Whether the socket is still in its namespace.

@@ -166,11 +166,10 @@ impl Shard {
                         let Some(shard) = this.upgrade() else {
                             return;
                         };
-                        let mut shard = shard.borrow_mut();
-                        match result {
+                        shard.borrow_mut().task_work(|shard| match result {
                             Ok(()) => shard.run_middlewares(sk, i + 1),
                             Err(e) => shard.refuse(sk, e),
-                        }
+                        });
                     });
                     return;
                 }
