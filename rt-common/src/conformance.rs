@@ -108,6 +108,37 @@ pub fn hands_connections_over<R: Runtime>(options: R::Options) {
     server.wait().expect("a clean stop");
 }
 
+/// The tasks of async handlers run on the shard's runtime: an async middleware admits the
+/// socket, an async handler sleeps on the runtime's timer and answers, and what they send
+/// answers a polling GET held meanwhile.
+pub fn runs_async_handlers<R: Runtime>(options: R::Options) {
+    let app = App::builder()
+        .namespace("/", |ns| {
+            ns.middleware_async(|_| async { Ok(()) })
+                .on_async("hello", |_, event| async move {
+                    R::sleep_until(Instant::now() + Duration::from_millis(20)).await;
+                    if let Some(ack) = event.ack {
+                        let _ = ack.send(&"world");
+                    }
+                })
+        })
+        .build();
+    let server = start::<R>(app, options);
+    let addr = server.local_addr();
+    let sid = handshake(addr);
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    assert!(request(addr, "POST", &path, "40").ends_with("ok"));
+    let connected = request(addr, "GET", &path, "");
+    assert!(connected.contains("40{\"sid\":"), "{connected}");
+    for i in 0..4 {
+        assert!(request(addr, "POST", &path, &format!("42{i}[\"hello\"]")).ends_with("ok"));
+        let answer = request(addr, "GET", &path, "");
+        assert!(answer.ends_with(&format!("43{i}[\"world\"]")), "{answer}");
+    }
+    server.shutdown();
+    server.wait().expect("a clean stop");
+}
+
 /// A listener that can not be bound fails the start with an error naming the shard.
 pub fn start_errors_name_the_shard<R: Runtime>(options: R::Options) {
     // Bound without SO_REUSEPORT: no shard can share its port.
@@ -161,6 +192,11 @@ macro_rules! conformance_tests {
         #[test]
         fn hands_connections_over() {
             $crate::conformance::hands_connections_over::<$rt>($options);
+        }
+
+        #[test]
+        fn runs_async_handlers() {
+            $crate::conformance::runs_async_handlers::<$rt>($options);
         }
 
         #[test]
