@@ -65,19 +65,21 @@ it("whoami answers the user the middleware stored in the socket's data, and the 
   assert.deepEqual(await nobody.emitWithAck("whoami"), { user: "anonymous", id: nobody.id });
 });
 
-it("50 slow-echo of 300 ms in flight on one socket all come back, together (async handlers)", { timeout: TEST_TIMEOUT }, async (t) => {
-  const s = await connect(t, { auth: { token: "sleepy" } });
-  const MS = 300;
-  const start = Date.now();
-  const values = Array.from({ length: 50 }, (_, i) => ({ i, text: `v${i}` }));
-  const echoes = await Promise.all(values.map((v) => s.emitWithAck("slow-echo", MS, v)));
-  const elapsed = Date.now() - start;
-  assert.deepEqual(echoes, values);
-  // Each waited its sleep (a little slack for timer granularity), and they overlapped: one
-  // after the other they would take 50 × 300 ms. A generous bound, not a timing test.
-  assert.ok(elapsed >= MS - 20, `answered after ${elapsed} ms, before the ${MS} ms sleep`);
-  assert.ok(elapsed < 5 * MS, `50 sleeps of ${MS} ms took ${elapsed} ms: they did not overlap`);
-});
+for (const transports of [["websocket"], ["polling"]]) {
+  it(`50 slow-echo of 300 ms in flight on one socket all come back, together (async handlers, ${transports})`, { timeout: TEST_TIMEOUT }, async (t) => {
+    const s = await connect(t, { transports, auth: { token: "sleepy" } });
+    const MS = 300;
+    const start = Date.now();
+    const values = Array.from({ length: 50 }, (_, i) => ({ i, text: `v${i}` }));
+    const echoes = await Promise.all(values.map((v) => s.emitWithAck("slow-echo", MS, v)));
+    const elapsed = Date.now() - start;
+    assert.deepEqual(echoes, values);
+    // Each waited its sleep (a little slack for timer granularity), and they overlapped: one
+    // after the other they would take 50 × 300 ms. A generous bound, not a timing test.
+    assert.ok(elapsed >= MS - 20, `answered after ${elapsed} ms, before the ${MS} ms sleep`);
+    assert.ok(elapsed < 5 * MS, `50 sleeps of ${MS} ms took ${elapsed} ms: they did not overlap`);
+  });
+}
 
 it("join then count: the members of a room on both shards are counted", { timeout: TEST_TIMEOUT }, async (t) => {
   const members = await spread(t, 6, user("count-"));
