@@ -104,8 +104,7 @@ pub mod wire;
 pub use api::{
     AckFuture, AckSender, AllRooms, AppBuilder, BroadcastAckFuture, BroadcastOperator,
     EngineBuilder, EngineMode, EngineSocket, FetchSockets, Io, IoOperator, Local, Namespace,
-    Operator, OwnedEvent, Reach, Remote, RemoteSocket, Socket, SocketHandshake, SocketIoMode,
-    SocketRef,
+    Operator, OwnedEvent, Reach, Remote, RemoteSocket, Socket, SocketIoMode, SocketRef,
 };
 pub use config::{Config, Cookie, Cors, TransportKind};
 pub use engine::{
@@ -119,5 +118,5 @@ pub use shard::{App, LocalTask, Shard, SharedShard, Stats};
 pub use socketio::payload;
 pub use socketio::{
     AckError, Args, Binary, Broadcast, BroadcastAckError, ConnectError, DisconnectReason,
-    EmitError, Encoded, Event, RoomEvent, RoomNames,
+    EmitError, Encoded, Event, RoomEvent, RoomNames, SocketHandshake,
 };

@@ -14,7 +14,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
-use crate::socketio::{Broadcast, RoomNames};
+use crate::socketio::{Broadcast, RoomNames, SocketHandshake};
 
 /// A message from one shard (or an [`Io`](crate::Io) handle) to a shard.
 #[derive(Debug, Clone)]
@@ -87,7 +87,7 @@ pub struct SocketInfo {
     /// The namespace.
     pub nsp: String,
     /// The handshake.
-    pub handshake: crate::SocketHandshake,
+    pub handshake: SocketHandshake,
     /// Its rooms, its own id first.
     pub rooms: Vec<String>,
     /// Its data as JSON (`null` when none).

@@ -1,23 +1,27 @@
-//! The example applications of corelay (`echo`, `engine_echo`, `bench`, `chat`) and their
+//! The example applications of corelay (`echo`, `engine_echo`, `bench`, `chat`, `api`) and their
 //! command line, served by the examples of every runtime crate: each runtime's
 //! `examples/echo.rs` is `corelay_example_apps::echo::<Runtime>()`, so that every runtime
 //! serves exactly the same applications with the same flags. Other programs test these
 //! examples with the official clients: their names, flags and events are a contract.
 #![deny(missing_docs)]
 
+mod api;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use clap::Parser;
-use corelay_core::{App, Args, Config, Cors, HttpResponse, Namespace};
+use corelay_core::{App, Args, Config, ConnectError, Cors, HttpResponse, Namespace, Socket};
 use corelay_rt::{Runtime, Server};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+
+pub use api::{api, api_app, User, TENANTS};
 
 /// The command line every example takes.
 #[derive(Debug, Clone, Parser)]
@@ -180,7 +184,10 @@ pub fn chat<R: Runtime>() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    serve::<R>(&flags.common, chat_app(&flags.common, Bytes::from(bundle)))
+    serve::<R>(
+        &flags.common,
+        chat_app::<R>(&flags.common, Bytes::from(bundle)),
+    )
 }
 
 /// The `echo` namespace handlers (used for `/` and `/custom`).
@@ -281,9 +288,26 @@ struct Hello {
     name: Option<String>,
 }
 
-/// The chat demo; `bundle` is the official socket.io-client browser bundle, served at
-/// `/socket.io.min.js`.
-pub fn chat_app(flags: &Flags, bundle: Bytes) -> Arc<App> {
+/// What the chat keeps on each socket (its `socket.data`).
+#[derive(Debug, Clone, Serialize)]
+struct Chatter {
+    name: String,
+}
+
+/// How long the chat's simulated user lookup takes.
+const LOOKUP: Duration = Duration::from_millis(10);
+
+/// The name the chat's middleware stored on a socket.
+fn chatter_name(socket: &Socket<'_>) -> String {
+    socket
+        .data::<Chatter>()
+        .map(|c| c.name.clone())
+        .unwrap_or_default()
+}
+
+/// The chat demo on runtime `R` (its user lookup sleeps there); `bundle` is the official
+/// socket.io-client browser bundle, served at `/socket.io.min.js`.
+pub fn chat_app<R: Runtime>(flags: &Flags, bundle: Bytes) -> Arc<App> {
     let online = Arc::new(AtomicUsize::new(0));
     let (on_join, on_leave) = (online.clone(), online);
     App::builder()
@@ -302,14 +326,27 @@ pub fn chat_app(flags: &Flags, bundle: Bytes) -> Arc<App> {
             _ => None,
         })
         .namespace("/", move |ns| {
-            ns.on_connection(move |socket| {
-                let name = serde_json::from_str::<Hello>(socket.auth())
+            // Before the socket joins: a (simulated) user lookup, awaited on the shard's
+            // runtime while the shard serves its other sockets; the name it settles on is
+            // the socket's data, which every handler reads.
+            ns.middleware_async(|socket| async move {
+                let asked = socket
+                    .with(|s| serde_json::from_str::<Hello>(s.auth()).ok())
                     .ok()
-                    .and_then(|h| h.name)
-                    .filter(|n| !n.trim().is_empty())
-                    .unwrap_or_else(|| format!("guest-{}", &socket.id()[2..6]));
+                    .flatten()
+                    .and_then(|h| h.name);
+                R::sleep_until(Instant::now() + LOOKUP).await;
+                let name = asked.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| {
+                    format!("guest-{}", socket.id().get(2..6).unwrap_or_default())
+                });
                 let name: String = name.chars().take(32).collect();
-                socket.join(&format!("user:{name}"));
+                // Gone during the lookup: the refusal reaches nobody.
+                socket
+                    .set_data(Chatter { name })
+                    .map_err(|e| ConnectError::new(e.to_string()))
+            })
+            .on_connection(move |socket| {
+                let name = chatter_name(socket);
                 let n = on_join.fetch_add(1, Ordering::Relaxed) + 1;
                 let _ = socket.emit("welcome", &json!({ "name": name, "online": n }));
                 let _ = socket
@@ -321,11 +358,7 @@ pub fn chat_app(flags: &Flags, bundle: Bytes) -> Arc<App> {
                     return;
                 };
                 let text: String = text.chars().take(2000).collect();
-                let name = socket
-                    .rooms()
-                    .into_iter()
-                    .find_map(|r| r.strip_prefix("user:").map(str::to_owned))
-                    .unwrap_or_default();
+                let name = chatter_name(socket);
                 let _ = socket
                     .within()
                     .emit("chat message", &json!({ "name": name, "text": text }));
@@ -334,19 +367,11 @@ pub fn chat_app(flags: &Flags, bundle: Bytes) -> Arc<App> {
                 }
             })
             .on("typing", |socket, _| {
-                let name = socket
-                    .rooms()
-                    .into_iter()
-                    .find_map(|r| r.strip_prefix("user:").map(str::to_owned))
-                    .unwrap_or_default();
+                let name = chatter_name(socket);
                 let _ = socket.broadcast().emit("typing", &name);
             })
             .on_disconnecting(move |socket, _| {
-                let name = socket
-                    .rooms()
-                    .into_iter()
-                    .find_map(|r| r.strip_prefix("user:").map(str::to_owned))
-                    .unwrap_or_default();
+                let name = chatter_name(socket);
                 let n = on_leave.fetch_sub(1, Ordering::Relaxed).saturating_sub(1);
                 let _ = socket
                     .broadcast()

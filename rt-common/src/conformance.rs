@@ -145,27 +145,29 @@ pub fn panics_stop_the_server<R: Runtime>(options: R::Options) {
     }
 }
 
-/// An async handler runs as a local task of the socket's shard (here holding an `Rc`, so
-/// its future is not `Send`), sleeps on the runtime's timer, and what it sends afterwards
+/// An async middleware lets the client in once its future is done; an async handler runs as
+/// a local task of the socket's shard (here holding an `Rc`, so its future is not `Send`),
+/// sleeps on the runtime's timer, and what it sends afterwards
 /// reaches a polling GET that is already waiting, with no further input: the driver drains
 /// after the task's poll. An acknowledgement answered from a plain thread arrives too.
 pub fn async_handlers_run_on_the_shard<R: Runtime>(options: R::Options) {
     let app = App::builder()
         .namespace("/", |ns| {
-            ns.on_async("wait", |socket, event| async move {
-                let local = std::rc::Rc::new(event.args.arg::<u64>(0).unwrap_or(0));
-                R::sleep_until(Instant::now() + Duration::from_millis(*local)).await;
-                let _ = socket.emit("waited", &*local);
-                if let Some(ack) = event.ack {
-                    let _ = ack.send(&"after");
-                }
-            })
-            .on("thread", |socket, event| {
-                let Some(ack) = event.ack.and_then(|id| socket.ack_sender(id).ok()) else {
-                    return;
-                };
-                std::thread::spawn(move || drop(ack.send(&"from a thread")));
-            })
+            ns.middleware_async(|_| async { Ok(()) })
+                .on_async("wait", |socket, event| async move {
+                    let local = std::rc::Rc::new(event.args.arg::<u64>(0).unwrap_or(0));
+                    R::sleep_until(Instant::now() + Duration::from_millis(*local)).await;
+                    let _ = socket.emit("waited", &*local);
+                    if let Some(ack) = event.ack {
+                        let _ = ack.send(&"after");
+                    }
+                })
+                .on("thread", |socket, event| {
+                    let Some(ack) = event.ack.and_then(|id| socket.ack_sender(id).ok()) else {
+                        return;
+                    };
+                    std::thread::spawn(move || drop(ack.send(&"from a thread")));
+                })
         })
         .build();
     let server = start::<R>(app, options);

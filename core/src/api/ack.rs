@@ -63,14 +63,14 @@ impl AckSender {
         let post = self.post.as_ref().ok_or(EmitError::Disconnected)?;
         if let Some(shard) = local_shard(mesh_key(post), self.shard) {
             if let Ok(mut shard) = shard.try_borrow_mut() {
-                let shard = &mut *shard;
-                let sk = shard
-                    .sio
-                    .socket_by_id(&self.socket)
-                    .ok_or(EmitError::Disconnected)?;
-                shard.sio.send(&mut shard.engine, sk, &packets);
-                shard.settle();
-                return Ok(());
+                return shard.task_work(|shard| {
+                    let sk = shard
+                        .sio
+                        .socket_by_id(&self.socket)
+                        .ok_or(EmitError::Disconnected)?;
+                    shard.sio.send(&mut shard.engine, sk, &packets);
+                    Ok(())
+                });
             }
         }
         let mut rooms = RoomNames::new();

@@ -216,6 +216,10 @@ impl Namespace {
             + Sync
             + 'static,
     {
+        let f = move |shard: &mut Shard, args: &serde_json::Value| {
+            let io = crate::Io::of_shard(shard);
+            f(io.as_ref(), args)
+        };
         let listeners = self.0.server_events.entry(event.to_owned()).or_default();
         listeners.push(Arc::new(f));
         self

@@ -7,6 +7,7 @@ use serde::Serialize;
 use super::operator::{IoOperator, Remote};
 use super::RemoteSocket;
 use crate::mesh::{Answer, Gather, MeshMessage, MeshPost, Op, Request};
+use crate::shard::Shard;
 use crate::socketio::payload::args_value;
 use crate::socketio::{check_name, EmitError, RoomNames};
 
@@ -31,6 +32,14 @@ impl Io {
     /// A handle posting through `post` (made by the runtime driver).
     pub fn new(post: Arc<dyn MeshPost>) -> Io {
         Io { post, origin: None }
+    }
+
+    /// The handle of a shard's handlers: what it sends skips that shard where Node skips
+    /// the sending server (server-side events).
+    pub(crate) fn of_shard(shard: &Shard) -> Option<Io> {
+        let mut io = Io::new(shard.post.clone()?);
+        io.origin = Some(shard.index());
+        Some(io)
     }
 
     /// The number of shards.

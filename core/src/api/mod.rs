@@ -8,7 +8,6 @@
 mod ack;
 mod builder;
 mod engine_socket;
-mod handshake;
 mod io;
 mod operator;
 mod remote;
@@ -18,7 +17,6 @@ mod socket_ref;
 pub use ack::{AckFuture, AckSender, BroadcastAckFuture};
 pub use builder::{AppBuilder, EngineBuilder, EngineMode, Namespace, SocketIoMode};
 pub use engine_socket::EngineSocket;
-pub use handshake::SocketHandshake;
 pub use io::Io;
 pub use operator::{
     AllRooms, BroadcastOperator, FetchSockets, IoOperator, Local, Operator, Reach, Remote,

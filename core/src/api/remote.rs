@@ -3,9 +3,9 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::{Io, SocketHandshake};
+use super::Io;
 use crate::mesh::{Answer, SocketInfo};
-use crate::socketio::EmitError;
+use crate::socketio::{EmitError, SocketHandshake};
 
 /// A socket of any shard, as [`fetch_sockets`](crate::BroadcastOperator::fetch_sockets)
 /// found it: what it was then (id, handshake, rooms, data), and a handle to act on it

@@ -6,16 +6,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::handshake::js_date;
 use super::operator::{Local, Operator};
-use super::{AckFuture, AckSender, Io, SocketHandshake, SocketRef};
+use super::{AckFuture, AckSender, Io, SocketRef};
 use crate::engine::HandshakeData;
 use crate::id::SocketId;
 use crate::pairs::Pairs;
 use crate::shard::Shard;
 use crate::socketio::{
-    check_name, encode_ack, encode_event, AckError, Args, Data, DisconnectReason, EmitError,
-    SocketState,
+    check_name, encode_ack, encode_event, js_date, AckError, Args, Data, EmitError,
+    SocketHandshake, SocketState,
 };
 
 /// One client's socket in one namespace, lent to a handler.
@@ -226,37 +225,20 @@ impl<'a> Socket<'a> {
         }
     }
 
-    /// What `fetch_sockets` tells of this socket.
-    pub(crate) fn info(&self) -> crate::mesh::SocketInfo {
-        crate::mesh::SocketInfo {
-            id: self.id().to_owned(),
-            nsp: self.namespace().to_owned(),
-            handshake: self.handshake(),
-            rooms: self.rooms(),
-            data: self
-                .state()
-                .and_then(|s| s.extra.data.as_ref())
-                .map_or(serde_json::Value::Null, |d| d.to_json()),
-        }
-    }
-
     /// The handshake (Node's `socket.handshake`).
     pub fn handshake(&self) -> SocketHandshake {
-        let hs = self.handshake_data();
-        let issued = self
-            .state()
-            .map_or(0, |s| self.shard.wall_ms(s.extra.created));
-        SocketHandshake {
-            headers: self.headers().clone(),
-            time: js_date(issued),
-            address: hs.map_or_else(String::new, |h| h.address.ip().to_string()),
-            xdomain: self.headers().get("origin").is_some(),
+        let none = || SocketHandshake {
+            headers: Pairs::default(),
+            time: js_date(0),
+            address: String::new(),
+            xdomain: false,
             secure: false,
-            issued,
-            url: hs.map_or_else(String::new, |h| h.url.to_string()),
-            query: self.query().clone(),
-            auth: self.auth_value(),
-        }
+            issued: 0,
+            url: String::new(),
+            query: Pairs::default(),
+            auth: serde_json::json!({}),
+        };
+        self.shard.socket_handshake(self.id).unwrap_or_else(none)
     }
 
     /// Answers the client's acknowledgement request `id` (from [`crate::Event::ack`]).
@@ -271,9 +253,7 @@ impl<'a> Socket<'a> {
     /// A handle to emit from any thread (e.g. after work on another thread is done), when
     /// the runtime provides one (every corelay runtime does).
     pub fn io(&self) -> Option<Io> {
-        let mut io = Io::new(self.shard.post.clone()?);
-        io.origin = Some(self.shard.index());
-        Some(io)
+        Io::of_shard(self.shard)
     }
 
     /// Turns this socket's `on_any` listeners off (Node's `socket.offAny()`); the event
@@ -337,21 +317,6 @@ impl<'a> Socket<'a> {
     /// Leaves the namespace (the client sees "io server disconnect"); with `close`, the
     /// whole connection is closed too.
     pub fn disconnect(&mut self, close: bool) {
-        let Some(si) = self.state().map(|s| s.session) else {
-            return;
-        };
-        let sockets = if close {
-            self.shard.sio.sockets_of(si)
-        } else {
-            std::iter::once(self.id).collect()
-        };
-        for sk in sockets {
-            self.shard
-                .disconnect_socket(sk, DisconnectReason::ServerNamespaceDisconnect, true);
-        }
-        if close {
-            self.shard
-                .close_client(si, DisconnectReason::ForcedServerClose);
-        }
+        self.shard.disconnect_by_server(self.id, close);
     }
 }

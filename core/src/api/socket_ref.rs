@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{AckFuture, AckSender, Io, Socket, SocketHandshake};
+use super::{AckFuture, AckSender, Io, Socket};
 use crate::id::SocketId;
 use crate::shard::Shard;
-use crate::socketio::{Args, EmitError, Event};
+use crate::socketio::{Args, EmitError, Event, SocketHandshake};
 
 /// A received event, owned, as an async handler gets it.
 #[derive(Debug)]
@@ -87,10 +87,7 @@ impl SocketRef {
         if shard.sio.socket(self.key).is_none() {
             return Err(EmitError::Disconnected);
         }
-        let out = f(&mut Socket::new(&mut shard, self.key));
-        // As after an input: held polling requests are answered, what left is handled.
-        shard.settle();
-        Ok(out)
+        Ok(shard.task_work(|shard| f(&mut Socket::new(shard, self.key))))
     }
 
     /// Whether the socket is still in its namespace.

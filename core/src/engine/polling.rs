@@ -125,6 +125,8 @@ impl Engine {
         }
         if closes && self.sessions[si].is_closing() {
             self.finish_close(si);
+        } else {
+            self.queue_close_after_queue(si);
         }
         if keep_alive && self.conns.get(ci).is_some_and(|c| !c.rbuf.is_empty()) {
             self.to_resume.push(ci);

@@ -51,8 +51,12 @@ pub(crate) struct Session {
     ping_due: Option<Instant>,
     pong_deadline: Option<Instant>,
     upgrade_deadline: Option<Instant>,
-    /// Closing: the close packet is queued; the session ends once a GET takes it.
+    /// Closing: the close packet is queued (or waits, see `close_after_queue`); the session
+    /// ends once a GET takes it.
     close_deadline: Option<Instant>,
+    /// Closing with packets queued: the close packet is queued once a GET has taken them, to
+    /// leave in an answer of its own (as Node's engine.io waits for its buffer to drain).
+    close_after_queue: bool,
     pub(crate) handshake: Box<HandshakeData>,
     /// Listed in the engine's `to_flush`.
     pub(crate) flush_pending: bool,
@@ -110,6 +114,7 @@ impl Engine {
             pong_deadline: None,
             upgrade_deadline: None,
             close_deadline: None,
+            close_after_queue: false,
             handshake: Box::new(HandshakeData {
                 headers: Pairs::new(head.headers.iter().map(|(n, v)| (n.as_str(), v.as_str()))),
                 query: Pairs::new(
@@ -447,8 +452,10 @@ impl Engine {
     }
 
     /// Ends a session: the layer above hears [`Event::Closed`], the transport is closed. With
-    /// `graceful` (a close the server chose), a polling session keeps its queued packets and
-    /// the close packet for the next GET, for at most `close_timeout`.
+    /// `graceful` (a close the server chose), a polling session keeps its queued packets for
+    /// the next GET and the close packet for the GET after them (the next one when nothing is
+    /// queued), for at most `close_timeout`: a client reading the close packet in the answer
+    /// that carries the last packets may act on the close first.
     pub(crate) fn close_session(&mut self, si: SessionId, reason: CloseReason, graceful: bool) {
         let Some(s) = self.sessions.get_mut(si) else {
             return;
@@ -484,7 +491,12 @@ impl Engine {
                     s.ping_due = None;
                     s.pong_deadline = None;
                     self.arm_session(si);
-                    self.send(si, control(PacketType::Close));
+                    let s = &mut self.sessions[si];
+                    if s.queue.is_empty() {
+                        self.send(si, control(PacketType::Close));
+                    } else {
+                        s.close_after_queue = true;
+                    }
                 } else {
                     self.remove_session(si);
                 }
@@ -492,8 +504,18 @@ impl Engine {
         }
     }
 
+    /// A GET took the packets queued before the close: the close packet goes next.
+    pub(super) fn queue_close_after_queue(&mut self, si: SessionId) {
+        if let Some(s) = self.sessions.get_mut(si).filter(|s| s.close_after_queue) {
+            s.close_after_queue = false;
+            self.send(si, control(PacketType::Close));
+        }
+    }
+
     /// The close packet left with a GET (or the wait for one ended): forget the session.
     pub(super) fn finish_close(&mut self, si: SessionId) {
+        // The wait ended before a GET took the queue: the close packet follows it anyway.
+        self.queue_close_after_queue(si);
         let Some(s) = self.sessions.get(si) else {
             return;
         };

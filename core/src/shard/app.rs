@@ -47,7 +47,7 @@ pub(crate) type OutgoingHandler =
     Arc<dyn Fn(&mut Shard, SocketId, &str, &serde_json::Value) + Send + Sync>;
 /// A listener of a server-side event: its arguments (a JSON array) in, an answer out.
 pub(crate) type ServerEventHandler =
-    Arc<dyn Fn(Option<&crate::Io>, &serde_json::Value) -> Option<serde_json::Value> + Send + Sync>;
+    Arc<dyn Fn(&mut Shard, &serde_json::Value) -> Option<serde_json::Value> + Send + Sync>;
 /// A listener of the room changes of a namespace on one shard (Node's adapter events).
 pub(crate) type AdapterHandler = Arc<dyn Fn(&RoomEvent) + Send + Sync>;
 /// What a pending acknowledgement does when it comes (or times out).

@@ -17,11 +17,6 @@ use crate::wire::http::RequestHead;
 use crate::wire::sio::{self, PacketType};
 
 impl Shard {
-    /// After the application acted outside an input (a task): what an input is followed by.
-    pub(crate) fn settle(&mut self) {
-        self.dispatch();
-    }
-
     /// Hands every event of the last input to the layers above, then forgets the sockets that
     /// left (no handler can see them any more).
     pub(super) fn dispatch(&mut self) {
@@ -68,9 +63,9 @@ impl Shard {
             let Some(shard) = this.upgrade() else {
                 return;
             };
-            let mut shard = shard.borrow_mut();
-            shard.engine.decided(conn, decision);
-            shard.settle();
+            shard
+                .borrow_mut()
+                .task_work(|shard| shard.engine.decided(conn, decision));
         });
     }
 
@@ -226,12 +221,10 @@ impl Shard {
                         let Some(shard) = this.upgrade() else {
                             return;
                         };
-                        let mut shard = shard.borrow_mut();
-                        match result {
+                        shard.borrow_mut().task_work(|shard| match result {
                             Ok(()) => shard.run_middlewares(sk, i + 1),
                             Err(e) => shard.refuse(sk, e),
-                        }
-                        shard.settle();
+                        });
                     });
                     return;
                 }

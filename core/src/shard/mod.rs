@@ -33,6 +33,7 @@
 mod app;
 mod dispatch;
 mod requests;
+mod sockets;
 mod task;
 
 use std::cell::RefCell;

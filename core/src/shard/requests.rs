@@ -4,7 +4,6 @@
 use smallvec::SmallVec;
 
 use super::Shard;
-use crate::api::{Io, Socket};
 use crate::id::{NsId, SocketId};
 use crate::mesh::{Gather, Op, Request};
 use crate::socketio::{with_namespace, AckGather, Broadcast, DisconnectReason};
@@ -83,7 +82,7 @@ impl Shard {
         }
         match &r.op {
             Op::Fetch(gather) => {
-                let infos = selected.iter().map(|&sk| Socket::new(self, sk).info());
+                let infos = selected.iter().filter_map(|&sk| self.socket_info(sk));
                 let infos: Vec<_> = infos.collect();
                 gather.answer(infos);
             }
@@ -101,7 +100,7 @@ impl Shard {
             }
             Op::Disconnect(close, gather) => {
                 for &sk in &selected {
-                    Socket::new(self, sk).disconnect(*close);
+                    self.disconnect_by_server(sk, *close);
                 }
                 gather.answer([selected.len()]);
             }
@@ -142,10 +141,9 @@ impl Shard {
         let handlers = app
             .tag_of(nsp)
             .and_then(|tag| app.handlers(tag)?.server_events.get(name));
-        let io = self.post.clone().map(Io::new);
         let mut answers = Vec::new();
         for handler in handlers.into_iter().flatten() {
-            answers.extend(handler(io.as_ref(), args));
+            answers.extend(handler(self, args));
         }
         if let Some(reply) = reply {
             reply.answer(answers);

@@ -89,6 +89,16 @@ impl Shard {
         self.tasks.push_back(Box::pin(task));
     }
 
+    /// Does `f` for a task, then hands what it caused to the layers as after an input: a task
+    /// polled is no input, yet what it did must reach the wire after that poll (a polling GET
+    /// held for a socket it sent to is answered, a session it closed is reported). Every
+    /// task's work on the shard goes through here.
+    pub(crate) fn task_work<T>(&mut self, f: impl FnOnce(&mut Shard) -> T) -> T {
+        let out = f(self);
+        self.dispatch();
+        out
+    }
+
     /// The weak reference tasks reach the shard through.
     pub(crate) fn this(&self) -> Weak<RefCell<Shard>> {
         self.this.clone()

@@ -77,36 +77,20 @@ pub(crate) fn encode_connect_error(nsp: &str, message: &str, data: Option<&str>)
 }
 
 /// Packets encoded for namespace `from`, for namespace `to`: the text packet is written again
-/// with `to` in its head, the rest of it and the attachments are shared. A broadcast to a
-/// dynamic namespace is encoded with the parent's name; each child's sockets need the child's.
+/// with `to` in its head ([`sio::write_renamed`]), the rest of it and the attachments are
+/// shared. A broadcast to a dynamic namespace is encoded with the parent's name; each child's
+/// sockets need the child's. Packets not headed for `from` stay as they are.
 pub(crate) fn with_namespace(packets: &Encoded, from: &str, to: &str) -> Encoded {
     let mut out = packets.clone();
-    let Some(text) = out.first_mut() else {
-        return out;
-    };
-    let payload = text.payload();
-    // "4", the Socket.IO type, for a binary one its attachment count and "-", then the
-    // namespace and "," unless it is "/".
-    let Some(kind) = payload.get(1).copied().and_then(PacketType::from_byte) else {
-        return out;
-    };
-    let mut head = 2;
-    if kind.is_binary() {
-        head += payload[head..]
-            .iter()
-            .position(|&b| b == b'-')
-            .map_or(0, |p| p + 1);
+    if let Some(text) = out.first_mut().filter(|p| !p.is_binary()) {
+        let payload = text.payload();
+        // After the Engine.IO type digit, the Socket.IO packet.
+        let packet = payload.get(1..).unwrap_or_default();
+        let mut buf = OutPacket::text_buffer(EioType::Message, packet.len() + to.len());
+        if sio::write_renamed(&mut buf, packet, from, to) {
+            *text = OutPacket::finish_text(buf);
+        }
     }
-    let written = |nsp: &str| !nsp.is_empty() && nsp != "/";
-    let old = if written(from) { from.len() + 1 } else { 0 };
-    let mut buf = OutPacket::text_buffer(EioType::Message, payload.len() + to.len());
-    buf.extend_from_slice(&payload[1..head]);
-    if written(to) {
-        buf.extend_from_slice(to.as_bytes());
-        buf.extend_from_slice(b",");
-    }
-    buf.extend_from_slice(&payload[head + old..]);
-    *text = OutPacket::finish_text(buf);
     out
 }
 

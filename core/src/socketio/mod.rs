@@ -10,6 +10,7 @@
 mod broadcast;
 mod data;
 mod encode;
+mod handshake;
 pub mod payload;
 mod reason;
 mod rooms;
@@ -35,6 +36,8 @@ pub(crate) use encode::{
     check_name, encode_ack, encode_connect_error, encode_connected, encode_event, encode_plain,
     with_namespace,
 };
+pub(crate) use handshake::js_date;
+pub use handshake::SocketHandshake;
 pub use payload::{Args, Binary};
 pub use reason::{AckError, DisconnectReason, EmitError};
 pub use rooms::RoomEvent;

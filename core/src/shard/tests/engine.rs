@@ -747,3 +747,34 @@ fn allow_request_refuses_with_403_and_cookie_carries_the_sid() {
     assert!(bytes.starts_with("HTTP/1.1 101"), "{bytes}");
     assert!(bytes.contains("Set-Cookie: io="), "{bytes}");
 }
+
+#[test]
+fn a_server_close_over_polling_sends_what_is_queued_before_the_close_packet() {
+    // Node's engine.io closes a polling transport once its buffer has drained: the packets
+    // queued before the close (here the DISCONNECT of `disconnect(true)`) leave in one answer
+    // and the close packet in a later one. In one answer the client would read the close
+    // first (the socket.io client hands packets on a tick later) and report "transport
+    // close" instead of "io server disconnect".
+    for held in [false, true] {
+        let mut sim = Sim::new(app(), Instant::now());
+        let (c, sid) = sim.polling_open();
+        let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+        sim.post(c, &q, "40").unwrap();
+        assert!(sim.get(c, &q).unwrap().text().starts_with("40"));
+        let g = sim.connect();
+        if held {
+            assert!(sim.get(g, &q).is_none(), "held");
+        }
+        let p = sim.connect();
+        assert_eq!(sim.post(p, &q, "42[\"close-me\"]").unwrap().text(), "ok");
+        let first = match held {
+            true => parse_responses(&sim.take(g)).remove(0),
+            false => sim.get(g, &q).unwrap(),
+        };
+        assert_eq!(first.text(), "41", "held: {held}");
+        let second = sim.get(g, &q).expect("the close packet at once");
+        assert_eq!(second.text(), "1", "held: {held}");
+        let r = sim.get(g, &q).unwrap();
+        assert_eq!(r.status, 400, "the session is gone");
+    }
+}

@@ -283,3 +283,54 @@ fn a_connection_moves_only_after_its_earlier_answer_is_written() {
     assert_eq!(rs[1].text(), "ok");
     assert_eq!(cl.location(l1).0, 0);
 }
+
+#[test]
+fn a_broadcast_to_a_dynamic_namespace_names_each_child_in_its_packets() {
+    let app = App::builder()
+        .dynamic_namespace("^/tenant-[0-9]+$", |ns| ns)
+        .namespace("/", |ns| ns)
+        .build();
+    let mut cl = Sim::with_shards(app, 2, Instant::now());
+    let tenants: Vec<(Client, &str)> = [(0, "/tenant-1"), (1, "/tenant-1"), (1, "/tenant-22")]
+        .into_iter()
+        .map(|(shard, nsp)| {
+            let c = cl.ws_client_on(shard);
+            cl.ws_text(c, &format!("40{nsp},"));
+            assert!(texts(&cl.ws_recv(c))[0].starts_with(&format!("40{nsp},{{\"sid\"")));
+            (c, nsp)
+        })
+        .collect();
+    let root = cl.ws_client_on(0);
+    let io = cl.io();
+    io.of("^/tenant-[0-9]+$").emit("news", &("hi", 1)).unwrap();
+    // With an acknowledgement too: a child's socket answers in its own namespace.
+    let answers = io.of("^/tenant-[0-9]+$").emit_with_ack("ask", &()).unwrap();
+    cl.pump();
+    for &(c, nsp) in &tenants {
+        let got = texts(&cl.ws_recv(c));
+        assert_eq!(got[0], format!("42{nsp},[\"news\",\"hi\",1]"));
+        let id = got[1]
+            .strip_prefix(&format!("42{nsp},"))
+            .and_then(|r| r.strip_suffix("[\"ask\"]"))
+            .expect("the ask, headed for the child");
+        cl.ws_text(c, &format!("43{nsp},{id}[\"{nsp}\"]"));
+    }
+    assert!(cl.ws_recv(root).is_empty(), "not a child: nothing");
+    let mut got: Vec<String> = completed(answers)
+        .unwrap()
+        .iter()
+        .map(|a| a.arg::<String>(0).unwrap())
+        .collect();
+    got.sort();
+    assert_eq!(got, ["/tenant-1", "/tenant-1", "/tenant-22"]);
+}
+
+/// The output of a future that is already complete.
+fn completed<F: std::future::Future>(f: F) -> F::Output {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("not complete"),
+    }
+}

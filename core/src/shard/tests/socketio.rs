@@ -385,3 +385,37 @@ fn many_sockets_join_and_leave_rooms_consistently() {
         }
     }
 }
+
+#[test]
+fn what_a_task_sends_answers_a_held_polling_get() {
+    // A task's work on the shard is no input: the shard still answers the GET a polling
+    // client holds, as it does after an input (an async middleware admitting the socket, an
+    // async handler's acknowledgement and emit).
+    let app = App::builder()
+        .namespace("/", |ns| {
+            ns.middleware_async(|_| async { Ok(()) }).on_async(
+                "later",
+                |socket, event| async move {
+                    socket.emit("first", &()).unwrap();
+                    event.ack.unwrap().send(&"done").unwrap();
+                },
+            )
+        })
+        .build();
+    let mut sim = Sim::new(app, Instant::now());
+    let (c, sid) = sim.polling_open();
+    let q = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    let g = sim.connect();
+    assert!(sim.get(g, &q).is_none(), "held");
+    sim.post(c, &q, "40").unwrap();
+    let answers = parse_responses(&sim.take(g));
+    assert_eq!(answers.len(), 1, "the held GET is answered");
+    assert!(answers[0].text().starts_with("40{\"sid\":\""));
+    assert!(sim.get(g, &q).is_none(), "held again");
+    sim.post(c, &q, "421[\"later\"]").unwrap();
+    let answers = parse_responses(&sim.take(g));
+    assert_eq!(answers.len(), 1, "the held GET is answered");
+    // At the first emit, as Node answers a held GET with each packet sent.
+    assert_eq!(answers[0].text(), "42[\"first\"]");
+    assert_eq!(sim.get(g, &q).unwrap().text(), "431[\"done\"]");
+}

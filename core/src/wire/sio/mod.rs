@@ -381,6 +381,42 @@ pub fn write_packet(
     out.extend_from_slice(data);
 }
 
+/// Writes `packet`, whose head [`write_head`] wrote for namespace `from`, headed for
+/// namespace `to` instead: the same type, attachment count, id and payload (a broadcast to
+/// a dynamic namespace is encoded once for its name, then headed for each child). Writes
+/// nothing and answers `false` when `packet` does not start with a head for `from`.
+pub fn write_renamed(out: &mut BytesMut, packet: &[u8], from: &str, to: &str) -> bool {
+    let Some(kind) = packet.first().copied().and_then(PacketType::from_byte) else {
+        return false;
+    };
+    let mut rest = &packet[1..];
+    let mut attachments = 0;
+    if kind.is_binary() {
+        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+        let count = std::str::from_utf8(&rest[..digits])
+            .ok()
+            .and_then(parse_digits);
+        match (count, rest.get(digits)) {
+            (Some(n), Some(b'-')) if digits > 0 => attachments = n as usize,
+            _ => return false,
+        }
+        rest = &rest[digits + 1..];
+    }
+    if !from.is_empty() && from != "/" {
+        match rest
+            .strip_prefix(from.as_bytes())
+            .and_then(|r| r.strip_prefix(b","))
+        {
+            Some(r) => rest = r,
+            None => return false,
+        }
+    }
+    out.reserve(max_head_len(to) + rest.len());
+    write_head(out, kind, to, attachments, None);
+    out.extend_from_slice(rest);
+    true
+}
+
 /// The longest head [`write_head`] writes for this namespace: type, up to 20
 /// digits and `-`, namespace and `,`, up to 20 digits.
 fn max_head_len(nsp: &str) -> usize {

@@ -747,3 +747,29 @@ proptest! {
         let _ = json::unescape(s.as_bytes());
     }
 }
+
+#[test]
+fn renamed_heads_keep_type_attachments_id_and_payload() {
+    let cases = [
+        (Event, 0, None, "^/tenant-[0-9]+$", "/tenant-1"),
+        (Event, 0, Some(7), "^/t$", "/"),
+        (Event, 0, Some(7), "/", "/admin"),
+        (BinaryEvent, 2, Some(12), "^/a$", "/a"),
+        (BinaryAck, 1, None, "/x", "/y"),
+    ];
+    for (kind, attachments, id, from, to) in cases {
+        let mut packet = BytesMut::new();
+        write_packet(&mut packet, kind, from, attachments, id, b"[\"e\",1]");
+        let mut out = BytesMut::new();
+        assert!(write_renamed(&mut out, &packet, from, to));
+        let mut expected = BytesMut::new();
+        write_packet(&mut expected, kind, to, attachments, id, b"[\"e\",1]");
+        assert_eq!(out, expected, "{from} -> {to}");
+    }
+    // Not a head for `from`: nothing written.
+    let mut out = BytesMut::new();
+    assert!(!write_renamed(&mut out, b"2/other,[1]", "/x", "/y"));
+    assert!(!write_renamed(&mut out, b"5x-[1]", "/", "/y"));
+    assert!(!write_renamed(&mut out, b"", "/", "/y"));
+    assert!(out.is_empty());
+}
