@@ -112,7 +112,7 @@ pub use engine::{
     OutPacket, ResponseHeaders,
 };
 pub use id::{ConnId, NsId, SessionId, SocketId};
-pub use mesh::{Answer, MeshMessage, MeshPost, MeshTarget, SocketInfo};
+pub use mesh::{Answer, Count, MeshMessage, MeshPost, MeshTarget, SocketInfo};
 pub use pairs::Pairs;
 pub use shard::{App, LocalTask, Shard, SharedShard, Stats};
 pub use socketio::payload;

@@ -162,3 +162,25 @@ impl<T> Future for Answer<T> {
         self.gather.poll_done(cx)
     }
 }
+
+/// How many sockets a request reached, over every shard (the answer of `sockets_join`,
+/// `sockets_leave`, `disconnect_sockets`, `remove_namespace`). The request is sent when it is
+/// made: await this only to know the count. `Send`.
+#[derive(Debug)]
+pub struct Count(Answer<usize>);
+
+impl Count {
+    pub(crate) fn new(answer: Answer<usize>) -> Self {
+        Count(answer)
+    }
+}
+
+impl Future for Count {
+    type Output = usize;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<usize> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|parts| parts.iter().sum())
+    }
+}

@@ -87,10 +87,7 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
         let auth = socket.auth_value();
         let token = auth.get("token");
         if token.and_then(Value::as_str) == Some("bad") {
-            return Err(ConnectError {
-                message: "unauthorized".to_owned(),
-                data: Some(json!({ "code": 401 }).to_string()),
-            });
+            return Err(ConnectError::new("unauthorized").with_data(&json!({ "code": 401 })));
         }
         let user = token.and_then(Value::as_str).unwrap_or("anonymous");
         socket.set_data(User {
@@ -144,13 +141,7 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
         let Some((io, room, ack)) = room_request(&socket, event) else {
             return;
         };
-        let kicked: usize = io
-            .of("/")
-            .to(&room)
-            .disconnect_sockets(true)
-            .await
-            .iter()
-            .sum();
+        let kicked = io.of("/").to(&room).disconnect_sockets(true).await;
         let _ = ack.send(&kicked);
     })
     .on_async("move", |socket, event| async move {

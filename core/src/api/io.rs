@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::operator::{IoOperator, Remote};
 use super::RemoteSocket;
-use crate::mesh::{Answer, Gather, MeshMessage, MeshPost, Op, Request};
+use crate::mesh::{Answer, Count, Gather, MeshMessage, MeshPost, Op, Request};
 use crate::shard::Shard;
 use crate::socketio::payload::args_value;
 use crate::socketio::{check_name, EmitError, RoomNames};
@@ -80,7 +80,7 @@ impl Io {
     /// namespace disconnect") and new clients are refused "Invalid namespace" (a child of a
     /// dynamic namespace is made again by its next client). The answer is how many sockets
     /// left.
-    pub fn remove_namespace(&self, nsp: &str) -> Answer<usize> {
+    pub fn remove_namespace(&self, nsp: &str) -> Count {
         let shards = self.post.shards();
         let gather = Gather::new(shards);
         let request = Arc::new(Request {
@@ -92,7 +92,7 @@ impl Io {
         for shard in 0..shards {
             self.post.post(shard, MeshMessage::Request(request.clone()));
         }
-        Answer::new(gather)
+        Count::new(Answer::new(gather))
     }
 
     /// A socket of namespace `nsp` by id, on whichever shard it is.

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::{BroadcastAckFuture, Io, RemoteSocket};
 use crate::id::{NsId, SocketId};
-use crate::mesh::{Answer, Gather, MeshMessage, MeshTarget, Op, Request, SocketInfo};
+use crate::mesh::{Answer, Count, Gather, MeshMessage, MeshTarget, Op, Request, SocketInfo};
 use crate::shard::Shard;
 use crate::socketio::{check_name, encode_event, AckGather, Broadcast, EmitError, RoomNames};
 
@@ -189,19 +189,24 @@ impl<R: Reach> BroadcastOperator<R> {
 
     /// Makes the selected sockets of every shard join `room` (Node's `socketsJoin`); the
     /// answer is how many there were (await it, or drop it: the request is sent anyway).
-    pub fn sockets_join(self, room: &str) -> Answer<usize> {
-        self.request(|g| Op::Join(room.into(), g)).0
+    pub fn sockets_join(self, room: &str) -> Count {
+        self.count(|g| Op::Join(room.into(), g))
     }
 
     /// Makes the selected sockets of every shard leave `room` (Node's `socketsLeave`).
-    pub fn sockets_leave(self, room: &str) -> Answer<usize> {
-        self.request(|g| Op::Leave(room.into(), g)).0
+    pub fn sockets_leave(self, room: &str) -> Count {
+        self.count(|g| Op::Leave(room.into(), g))
     }
 
     /// Disconnects the selected sockets of every shard, and with `close` their connections
     /// (Node's `disconnectSockets`).
-    pub fn disconnect_sockets(self, close: bool) -> Answer<usize> {
-        self.request(|g| Op::Disconnect(close, g)).0
+    pub fn disconnect_sockets(self, close: bool) -> Count {
+        self.count(|g| Op::Disconnect(close, g))
+    }
+
+    /// A request answered by a count per shard, summed.
+    fn count(self, op: impl FnOnce(Arc<Gather<usize>>) -> Op) -> Count {
+        Count::new(self.request(op).0)
     }
 
     /// The rooms of the namespace on every shard, each once, sorted (Node's

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use super::Io;
-use crate::mesh::{Answer, SocketInfo};
+use crate::mesh::{Count, SocketInfo};
 use crate::socketio::{EmitError, SocketHandshake};
 
 /// A socket of any shard, as [`fetch_sockets`](crate::BroadcastOperator::fetch_sockets)
@@ -65,7 +65,7 @@ impl RemoteSocket {
     }
 
     /// Makes it join a room.
-    pub fn join(&self, room: &str) -> Answer<usize> {
+    pub fn join(&self, room: &str) -> Count {
         self.io
             .of(&self.info.nsp)
             .to(&self.info.id)
@@ -73,7 +73,7 @@ impl RemoteSocket {
     }
 
     /// Makes it leave a room.
-    pub fn leave(&self, room: &str) -> Answer<usize> {
+    pub fn leave(&self, room: &str) -> Count {
         self.io
             .of(&self.info.nsp)
             .to(&self.info.id)
@@ -81,7 +81,7 @@ impl RemoteSocket {
     }
 
     /// Disconnects it (and its connection with `close`).
-    pub fn disconnect(&self, close: bool) -> Answer<usize> {
+    pub fn disconnect(&self, close: bool) -> Count {
         self.io
             .of(&self.info.nsp)
             .to(&self.info.id)

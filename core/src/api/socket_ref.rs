@@ -140,6 +140,16 @@ impl SocketRef {
         self.with(|s| s.data::<T>().cloned()).ok().flatten()
     }
 
+    /// Changes the socket's data in place, when it is a `T`: what `f` returns, or `None`.
+    pub fn update_data<T: 'static, R>(&self, f: impl FnOnce(&mut T) -> R) -> Option<R> {
+        self.with(|s| s.data_mut::<T>().map(f)).ok().flatten()
+    }
+
+    /// The auth object the client sent with CONNECT, as a JSON value.
+    pub fn auth_value(&self) -> serde_json::Value {
+        self.with(|s| s.auth_value()).unwrap_or_default()
+    }
+
     /// Sets the socket's data.
     pub fn set_data<T: Serialize + 'static>(&self, value: T) -> Result<(), EmitError> {
         self.with(|s| s.set_data(value))

@@ -72,6 +72,12 @@ impl ConnectError {
             data: None,
         }
     }
+
+    /// Adds `err.data`, serialized as JSON (none if it does not serialize).
+    pub fn with_data<T: serde::Serialize + ?Sized>(mut self, data: &T) -> Self {
+        self.data = serde_json::to_string(data).ok();
+        self
+    }
 }
 
 /// A client broke the Socket.IO protocol: its connection is closed.

@@ -18,7 +18,7 @@ fn a_removed_namespace_disconnects_its_sockets_and_refuses_new_ones() {
     let polled = answer
         .as_mut()
         .poll(&mut std::task::Context::from_waker(waker));
-    assert_eq!(polled, std::task::Poll::Ready(vec![1]));
+    assert_eq!(polled, std::task::Poll::Ready(1));
     sim.ws_text(c, "40/custom,");
     assert_eq!(
         texts(&sim.ws_recv(c)),
