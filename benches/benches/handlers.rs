@@ -6,12 +6,14 @@
 //! (every queue drained). `handler/sync` answers with `Socket::ack` inside the handler;
 //! `handler/async` is an `on_async` handler whose task answers through its `AckSender` (the
 //! task is spawned and polled by the simulated-time harness's executor, as a runtime would).
+//! `handler/sync_shard_only` is `handler/sync` with the shard driven through its own API (no
+//! simulated-time harness): the core's cost alone, comparable across versions.
 //! `spawn/tokio_local` is the part a real runtime adds: one `spawn_local` of such a boxed
 //! task on a tokio `LocalSet`, run to completion.
 
 use std::time::Duration;
 
-use corelay_benches::handlers::Echo;
+use corelay_benches::handlers::{Echo, ShardEcho};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn handlers(c: &mut Criterion) {
@@ -21,6 +23,8 @@ fn handlers(c: &mut Criterion) {
         let mut echo = Echo::new(kind == "async");
         g.bench_function(kind, |b| b.iter(|| echo.run()));
     }
+    let mut echo = ShardEcho::new();
+    g.bench_function("sync_shard_only", |b| b.iter(|| echo.run()));
     g.finish();
 
     let mut g = c.benchmark_group("spawn");

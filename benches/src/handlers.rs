@@ -63,3 +63,79 @@ impl Echo {
         written
     }
 }
+
+/// As [`Echo`] with a synchronous handler, the shard driven through its own API only (no
+/// harness between): the cost of the core's path for one event, comparable across versions.
+#[derive(Debug)]
+pub struct ShardEcho {
+    shard: corelay_core::Shard,
+    conn: corelay_core::ConnId,
+    now: std::time::Instant,
+    frame: Vec<u8>,
+    answer: usize,
+}
+
+impl ShardEcho {
+    /// One shard, one WebSocket client in `/`; one event is run and checked.
+    pub fn new() -> ShardEcho {
+        let now = std::time::Instant::now();
+        let mut shard = corelay_core::Shard::new(echo_app(false), 0, 1, now);
+        let conn = shard.accept(now, "127.0.0.1:50000".parse().expect("an address"));
+        shard.receive(
+            now,
+            conn,
+            b"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: x\r\n\
+              Upgrade: websocket\r\nConnection: Upgrade\r\n\
+              Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+        );
+        shard.receive(now, conn, &fixtures::client_frame(OpCode::Text, b"40"));
+        let payload = String::from_utf8(fixtures::ascii(16)).expect("ASCII");
+        let frame = format!(r#"421["echo","{payload}"]"#);
+        let answer = format!(r#"431["{payload}"]"#);
+        let mut echo = ShardEcho {
+            shard,
+            conn,
+            now,
+            frame: fixtures::client_frame(OpCode::Text, frame.as_bytes()),
+            answer: ws::encode_frame(OpCode::Text, answer.as_bytes()).len(),
+        };
+        // What the handshake queued, and the CONNECT answer's own write.
+        echo.drain();
+        echo.shard.handle_timeout(now);
+        echo.drain();
+        assert_eq!(echo.run(), echo.answer);
+        echo
+    }
+
+    fn drain(&mut self) -> usize {
+        let mut written = 0;
+        while let Some(id) = self.shard.poll_transmit() {
+            loop {
+                let mut slices = [std::io::IoSlice::new(&[]); 16];
+                let n = self.shard.send_queue(id, &mut slices);
+                if n == 0 {
+                    break;
+                }
+                let len: usize = slices[..n].iter().map(|s| s.len()).sum();
+                std::hint::black_box(&slices[..n]);
+                written += len;
+                self.shard.advance(id, len);
+            }
+        }
+        written
+    }
+
+    /// One event in, its answer written; the bytes written.
+    pub fn run(&mut self) -> usize {
+        self.shard.receive(self.now, self.conn, &self.frame);
+        let written = self.drain();
+        debug_assert_eq!(written, self.answer);
+        written
+    }
+}
+
+impl Default for ShardEcho {
+    fn default() -> Self {
+        ShardEcho::new()
+    }
+}

@@ -431,7 +431,10 @@ impl Sim {
 
     /// Delivers what was posted to the shards; whether there was anything.
     fn deliver_mail(&mut self) -> bool {
-        if !self.mail.posted.swap(false, Ordering::AcqRel) {
+        // A plain load first: a swap is a locked instruction, and most drains find nothing.
+        if !self.mail.posted.load(Ordering::Acquire)
+            || !self.mail.posted.swap(false, Ordering::AcqRel)
+        {
             return false;
         }
         let mail = std::mem::take(&mut *self.mail.queue.lock().unwrap_or_else(|e| e.into_inner()));
