@@ -1,7 +1,7 @@
 //! What a handler holds: a [`Socket`], one client in one namespace.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -186,7 +186,7 @@ impl<'a> Socket<'a> {
     /// from elsewhere.
     pub fn ack_sender(&self, id: u64) -> Result<AckSender, EmitError> {
         let s = self.live()?;
-        let nsp: Arc<str> = self.shard.sio.name(s.ns).into();
+        let nsp = self.shard.sio.name_arc(s.ns);
         Ok(AckSender::new(self.shard, nsp, s.id.clone(), id))
     }
 
