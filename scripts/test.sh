@@ -53,7 +53,7 @@ step "build: release examples of every runtime"
 for rt in "${runtimes[@]}"; do
   cargo build --release -p "corelay-$rt" --examples || { echo "build of corelay-$rt failed"; exit 1; }
   mkdir -p "target/interop/$rt"
-  for ex in echo engine_echo bench chat api; do cp "target/release/examples/$ex" "target/interop/$rt/"; done
+  for ex in echo engine_echo bench chat api extras; do cp "target/release/examples/$ex" "target/interop/$rt/"; done
 done
 
 step "build: criterion benches (not run)"

@@ -1,11 +1,12 @@
-//! The example applications of corelay (`echo`, `engine_echo`, `bench`, `chat`, `api`) and their
-//! command line, served by the examples of every runtime crate: each runtime's
+//! The example applications of corelay (`echo`, `engine_echo`, `bench`, `chat`, `api`,
+//! `extras`) and their command line, served by the examples of every runtime crate: each runtime's
 //! `examples/echo.rs` is `corelay_example_apps::echo::<Runtime>()`, so that every runtime
 //! serves exactly the same applications with the same flags. Other programs test these
 //! examples with the official clients: their names, flags and events are a contract.
 #![deny(missing_docs)]
 
 mod api;
+mod extras;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pub use api::{api, api_app, User, TENANTS};
+pub use extras::{extras, extras_app};
 
 /// The command line every example takes.
 #[derive(Debug, Clone, Parser)]
