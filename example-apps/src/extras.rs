@@ -26,9 +26,8 @@
 //! - `off-any` (ack) → `true`: this socket's catch-all listeners are off, what they noted is
 //!   forgotten, and `order` answers `[]` from then on;
 //! - `outgoing` (ack) → how many events were emitted to this socket (`on_any_outgoing`:
-//!   `first-again`, `error-event`, `b`; not acknowledgements). Broadcasts are left out of
-//!   the contract: Node's adapter calls a socket's outgoing listeners for each broadcast
-//!   that reaches it (`v` included, even when dropped), corelay does not;
+//!   `first-again`, `error-event`, `b`, and the broadcasts that selected it, `v` included
+//!   even when dropped, as Node's adapter counts them; not acknowledgements);
 //! - `errors` (ack) → how many requests the Engine.IO server refused so far (all sockets);
 //! - `forbidden` is refused by a per-packet middleware with message `not allowed`: its
 //!   listener (which would answer the ack) never runs, the server emits `error-event`

@@ -171,7 +171,10 @@ impl Namespace {
     }
 
     /// Runs for every event emitted to one socket (`socket.onAnyOutgoing`), with its name
-    /// and its arguments as a JSON array; not for broadcasts.
+    /// and its arguments as a JSON array (binary values as their placeholders); for a
+    /// broadcast too, as Node's adapter does (a volatile one included, sent or not): then the
+    /// event is read back from the encoded packet, once per shard, and the listeners run
+    /// after the fan-out. Acknowledgements are not events.
     pub fn on_any_outgoing<F>(mut self, f: F) -> Self
     where
         F: Fn(&mut Socket<'_>, &str, &serde_json::Value) + Send + Sync + 'static,

@@ -51,6 +51,7 @@ impl Shard {
             let out = b.ack.is_some().then_some(&mut recipients);
             self.sio
                 .broadcast(&mut self.engine, ns, b, packets, except_socket, out);
+            self.notify_outgoing(ns, b, packets, except_socket);
         }
         let Some(gather) = &b.ack else {
             return;
@@ -74,11 +75,39 @@ impl Shard {
         gather.sent(recipients.len());
     }
 
+    /// Node's adapter tells each recipient's `onAnyOutgoing` listeners of a broadcast (a
+    /// volatile one included, sent or not): here, when the namespace has such listeners, the
+    /// event is read back from its encoded packet once, and each selected socket's listeners
+    /// run after the fan-out.
+    fn notify_outgoing(
+        &mut self,
+        ns: NsId,
+        b: &Broadcast,
+        packets: &crate::socketio::Encoded,
+        except_socket: Option<SocketId>,
+    ) {
+        let app = self.app.clone();
+        let Some(h) = app.handlers(self.sio.entry(ns).tag) else {
+            return;
+        };
+        if h.any_outgoing.is_empty() {
+            return;
+        }
+        let Some((name, args)) = packets.first().and_then(|p| read_event(p.payload())) else {
+            return;
+        };
+        for sk in self.sio.select(ns, &b.rooms, &b.except, except_socket) {
+            for listener in &h.any_outgoing {
+                listener(self, sk, &name, &args);
+            }
+        }
+    }
+
     /// Does what a request asks of this shard's sockets, and answers.
     pub(crate) fn request(&mut self, r: &Request) {
         let mut selected = Vec::new();
         for ns in self.namespaces_named(&r.nsp) {
-            selected.extend(self.sio.select(ns, &r.rooms, &r.except));
+            selected.extend(self.sio.select(ns, &r.rooms, &r.except, None));
         }
         match &r.op {
             Op::Fetch(gather) => {
@@ -149,4 +178,23 @@ impl Shard {
             reply.answer(answers);
         }
     }
+}
+
+/// The event name and arguments (a JSON array, binary values as their placeholders) of an
+/// encoded Engine.IO message carrying a Socket.IO EVENT.
+fn read_event(payload: bytes::Bytes) -> Option<(String, serde_json::Value)> {
+    if payload.is_empty() {
+        return None;
+    }
+    let packet = crate::wire::sio::decode(payload.slice(1..), usize::MAX).ok()?;
+    let mut values: Vec<serde_json::Value> =
+        serde_json::from_slice(packet.data.as_deref()?).ok()?;
+    if values.is_empty() {
+        return None;
+    }
+    let name = match values.remove(0) {
+        serde_json::Value::String(name) => name,
+        _ => return None,
+    };
+    Some((name, serde_json::Value::Array(values)))
 }

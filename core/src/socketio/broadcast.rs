@@ -97,14 +97,16 @@ impl<A> SocketIo<A> {
         });
     }
 
-    /// The sockets of namespace `ns` that rooms select on this shard.
+    /// The sockets of namespace `ns` that rooms select on this shard (leaving out
+    /// `except_socket`).
     pub(crate) fn select(
         &mut self,
         ns: NsId,
         rooms: &[Box<str>],
         except: &[Box<str>],
+        except_socket: Option<SocketId>,
     ) -> Vec<SocketId> {
-        let t = self.targets(ns, rooms, except, None);
+        let t = self.targets(ns, rooms, except, except_socket);
         let mut out = Vec::new();
         self.fan_out(ns, &t, |sk, _| out.push(sk));
         out

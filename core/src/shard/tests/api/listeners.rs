@@ -130,7 +130,7 @@ fn on_any_runs_for_every_event_before_the_listeners() {
 }
 
 #[test]
-fn on_any_outgoing_sees_what_is_emitted_to_the_socket_and_not_broadcasts() {
+fn on_any_outgoing_sees_what_is_emitted_to_the_socket_broadcasts_included() {
     let log = Log::default();
     let log2 = log.clone();
     let app = App::builder()
@@ -166,7 +166,17 @@ fn on_any_outgoing_sees_what_is_emitted_to_the_socket_and_not_broadcasts() {
             r#"42["from io",6]"#
         ]
     );
-    assert_eq!(log.take(), [r#"20 direct [1,"two"]"#, "20 asked [3]"]);
+    // As Node's adapter: broadcasts that select the socket count too (not acks), once the
+    // fan-out is done; "to others" leaves the sender out.
+    assert_eq!(
+        log.take(),
+        [
+            r#"20 direct [1,"two"]"#,
+            "20 asked [3]",
+            "20 to all [4]",
+            "20 from io [6]"
+        ]
+    );
     say(&mut sim, c, r#"42["go-async"]"#);
     assert_eq!(log.take(), ["20 from task []"]);
 }
