@@ -206,11 +206,9 @@ async function sharded() {
   nsp.on("ping", (a, cb) => cb({ pong: a, bin: Buffer.from([1]) }));
   await send({ type: 9, data: { requestId: "r2", packet: ["ping", 7] }, uid: other, nsp: "/" });
   take("server_side_emit_response_binary");
-  await send({ type: 9, data: { requestId: "r3", packet: ["ping", 8] }, uid: other, nsp: "/" });
-  // the answer carries a Buffer: msgpack again; a plain answer is JSON:
+  // An answer without binary is JSON:
   nsp.removeAllListeners("ping");
   nsp.on("ping", (a, cb) => cb("pong"));
-  out.splice(0);
   await send({ type: 9, data: { requestId: "r4", packet: ["ping", 9] }, uid: other, nsp: "/" });
   take("server_side_emit_response");
   await send({ type: 3, data: { packet: { type: 2, data: ["question", 1], nsp: "/" }, requestId: "r5", opts: { rooms: [], except: [], flags: { timeout: 1000 } } }, uid: other, nsp: "/" });
