@@ -60,7 +60,7 @@ step "build: criterion benches (not run)"
 if cargo bench -p corelay-benches --no-run; then count 1 0; else echo "the benches do not build"; count 0 1; fi
 
 step "rust: unit, property, simulated-time, allocation, runtime and load-harness tests"
-packages=(-p corelay-core -p corelay-rt -p corelay-example-apps -p corelay-benches -p corelay-perf)
+packages=(-p corelay-core -p corelay-redis -p corelay-rt -p corelay-example-apps -p corelay-benches -p corelay-perf)
 for rt in "${runtimes[@]}"; do packages+=(-p "corelay-$rt"); done
 out=$(cargo test "${packages[@]}" 2>&1); status=$?
 echo "$out" | grep -E '^test result|panicked|FAILED' || true
