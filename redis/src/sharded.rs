@@ -416,25 +416,26 @@ impl ClusterBody {
     }
 }
 
+/// Node's `encode`: msgpack only for a type that may carry binary whose `data` holds some.
+fn format_of(ty: MessageType, data: Option<&Value>) -> Format {
+    match data {
+        Some(data) if ty.may_contain_binary() && has_binary(data) => Format::Msgpack,
+        _ => Format::Json,
+    }
+}
+
 impl ClusterMessage {
     /// The format Node picks: msgpack when the type may carry binary and `data` holds some,
     /// JSON otherwise.
     pub fn format(&self) -> Format {
-        let ty = self.body.message_type();
-        match self.body.data() {
-            Some(data) if ty.may_contain_binary() && has_binary(&data) => Format::Msgpack,
-            _ => Format::Json,
-        }
+        format_of(self.body.message_type(), self.body.data().as_ref())
     }
 
     /// The bytes Node publishes, member order included.
     pub fn encode(&self) -> Vec<u8> {
         let ty = self.body.message_type();
         let data = self.body.data();
-        let format = match &data {
-            Some(data) if ty.may_contain_binary() && has_binary(data) => Format::Msgpack,
-            _ => Format::Json,
-        };
+        let format = format_of(ty, data.as_ref());
         let value = map([
             ("type", Some(Value::from(ty as u8))),
             ("data", data),
