@@ -12,6 +12,8 @@
 //!   response channels.
 //! - [`sharded`]: `createShardedAdapter` (Redis 7 sharded pub/sub): one envelope,
 //!   [`sharded::ClusterMessage`].
+//! - [`connection`]: the Redis connection that carries them, as a state machine a runtime drives
+//!   ([`connection::Connection`]): RESP2, `AUTH`/`SELECT`, subscriptions kept across reconnects.
 //!
 //! Both adapters mix two encodings: msgpack as `notepack.io` writes it, and JSON; a receiver
 //! tells them apart by the first byte ([`Format::detect`]). Values inside messages (event
@@ -49,6 +51,7 @@
 #![forbid(unsafe_code)]
 
 pub mod classic;
+pub mod connection;
 pub mod sharded;
 mod types;
 mod value;

@@ -339,3 +339,61 @@ fn errors_say_what_is_wrong() {
         "unrecognised response"
     );
 }
+
+mod connection {
+    use corelay_redis::connection::{Connection, Event, RedisUrl};
+    use proptest::prelude::*;
+
+    fn subscribed() -> Connection {
+        let mut c = Connection::new(RedisUrl::parse("redis://:pw@h/1").unwrap()).unwrap();
+        c.subscribe(["a".into()]);
+        c.psubscribe(["p*".into()]);
+        c.handle_connected();
+        c.handle_bytes(b"+OK\r\n+OK\r\n");
+        c.publish("a".into(), "x".into());
+        c
+    }
+
+    /// Bytes that are RESP2-shaped more often than uniform noise.
+    fn resp_ish() -> impl Strategy<Value = Vec<u8>> {
+        prop::collection::vec(
+            prop_oneof![
+                any::<u8>().prop_map(|b| vec![b]),
+                Just(b"\r\n".to_vec()),
+                Just(b"*3\r\n".to_vec()),
+                Just(b"$7\r\nmessage\r\n".to_vec()),
+                Just(b"$9\r\nsubscribe\r\n".to_vec()),
+                Just(b":1\r\n".to_vec()),
+                Just(b"$-1\r\n".to_vec()),
+                Just(b"-ERR x\r\n".to_vec()),
+                Just(b"+OK\r\n".to_vec()),
+            ],
+            0..64,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512), split in any::<prop::sample::Index>()) {
+            let mut c = subscribed();
+            let at = split.index(bytes.len() + 1);
+            c.handle_bytes(&bytes[..at]);
+            c.handle_bytes(&bytes[at..]);
+            while c.poll_event().is_some() {}
+            while c.poll_transmit().is_some() {}
+        }
+
+        #[test]
+        fn resp_shaped_bytes_never_panic(bytes in resp_ish()) {
+            let mut c = subscribed();
+            c.handle_bytes(&bytes);
+            let fatal = std::iter::from_fn(|| c.poll_event()).any(|e| matches!(e, Event::Fatal(_)));
+            if fatal {
+                c.handle_closed();
+                c.handle_connected();
+                prop_assert!(c.poll_transmit().is_some(), "reconnect sends AUTH again");
+            }
+        }
+    }
+}
