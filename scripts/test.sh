@@ -18,6 +18,23 @@ step "install: npm packages of the interop suite (from the lock file)"
 if ! command -v node >/dev/null; then echo "node is required"; exit 1; fi
 (cd interop && npm ci --no-audit --no-fund --loglevel=error) || { echo "npm ci failed"; exit 1; }
 
+step "install: redis-server (the corelay-redis tests start their own servers)"
+# Only the binary: no service is started. `apt-get update` only if the install fails without it.
+if command -v redis-server >/dev/null; then
+  echo "redis-server is already installed: $(command -v redis-server)"
+else
+  apt=(env DEBIAN_FRONTEND=noninteractive apt-get)
+  if [ "$(id -u)" != 0 ] && command -v sudo >/dev/null; then apt=(sudo "${apt[@]}"); fi
+  redis_install() { "${apt[@]}" install -y --no-install-recommends redis-server; }
+  redis_install || { "${apt[@]}" update && redis_install; }
+  if command -v redis-server >/dev/null; then
+    echo "installed: $(redis-server --version)"
+  else
+    echo "FAILED: could not install redis-server; the corelay-redis real-server tests will fail"
+    count 0 1
+  fi
+fi
+
 step "core purity: no async runtime, no clock, layers importing only downward"
 purity_fail=0
 # An empty tree proves nothing: cargo tree must succeed.
@@ -62,7 +79,8 @@ if cargo bench -p corelay-benches --no-run; then count 1 0; else echo "the bench
 step "rust: unit, property, simulated-time, allocation, runtime and load-harness tests"
 packages=(-p corelay-core -p corelay-redis -p corelay-rt -p corelay-example-apps -p corelay-benches -p corelay-perf)
 for rt in "${runtimes[@]}"; do packages+=(-p "corelay-$rt"); done
-out=$(cargo test "${packages[@]}" 2>&1); status=$?
+# CORELAY_REQUIRE_REDIS=1: the real-server tests fail, not skip, without redis-server.
+out=$(CORELAY_REQUIRE_REDIS=1 cargo test "${packages[@]}" 2>&1); status=$?
 echo "$out" | grep -E '^test result|panicked|FAILED' || true
 p=$(echo "$out" | grep -E '^test result' | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\1/' | awk '{s+=$1} END {print s+0}')
 f=$(echo "$out" | grep -E '^test result' | sed -E 's/.* ([0-9]+) passed; ([0-9]+) failed.*/\2/' | awk '{s+=$1} END {print s+0}')
