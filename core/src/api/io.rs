@@ -113,7 +113,7 @@ impl Io {
         args: &T,
     ) -> Result<(), EmitError> {
         check_name(event)?;
-        self.send_server_event(nsp, event, args, false);
+        self.send_server_event(nsp, event, args, None);
         Ok(())
     }
 
@@ -127,7 +127,14 @@ impl Io {
         args: &T,
     ) -> Result<Answer<serde_json::Value>, EmitError> {
         check_name(event)?;
-        Ok(self.send_server_event(nsp, event, args, true))
+        let gather = Gather::new(self.targets().count());
+        self.send_server_event(nsp, event, args, Some(gather.clone()));
+        Ok(Answer::new(gather))
+    }
+
+    /// The shards a server-side event reaches: all but the one this handle was taken on.
+    fn targets(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.post.shards()).filter(|&s| Some(s) != self.origin)
     }
 
     fn send_server_event<T: Serialize + ?Sized>(
@@ -135,12 +142,8 @@ impl Io {
         nsp: &str,
         event: &str,
         args: &T,
-        ack: bool,
-    ) -> Answer<serde_json::Value> {
-        let targets: Vec<usize> = (0..self.post.shards())
-            .filter(|&s| Some(s) != self.origin)
-            .collect();
-        let gather = Gather::new(targets.len());
+        reply: Option<Arc<Gather<serde_json::Value>>>,
+    ) {
         let request = Arc::new(Request {
             nsp: nsp.into(),
             rooms: RoomNames::new(),
@@ -148,17 +151,11 @@ impl Io {
             op: Op::ServerEvent {
                 name: event.into(),
                 args: args_value(args),
-                reply: ack.then(|| gather.clone()),
+                reply,
             },
         });
-        for shard in targets {
+        for shard in self.targets() {
             self.post.post(shard, MeshMessage::Request(request.clone()));
         }
-        if !ack {
-            // Nobody answers: the answer is complete at once.
-            let pending = self.post.shards() - usize::from(self.origin.is_some());
-            (0..pending).for_each(|_| gather.answer([]));
-        }
-        Answer::new(gather)
     }
 }

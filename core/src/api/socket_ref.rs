@@ -82,22 +82,38 @@ impl SocketRef {
 
     /// Runs `f` on the socket: everything a [`Socket`] does, for the length of one call.
     pub fn with<T>(&self, f: impl FnOnce(&mut Socket<'_>) -> T) -> Result<T, EmitError> {
+        self.lend(true, f)
+    }
+
+    /// Reads the socket: as [`SocketRef::with`], for what changes nothing (the shard is not
+    /// settled afterwards).
+    fn read<T>(&self, f: impl FnOnce(&mut Socket<'_>) -> T) -> Result<T, EmitError> {
+        self.lend(false, f)
+    }
+
+    /// Lends the socket to `f`; with `settle`, the shard then settles what `f` did as a
+    /// task's work.
+    fn lend<T>(&self, settle: bool, f: impl FnOnce(&mut Socket<'_>) -> T) -> Result<T, EmitError> {
         let shard = self.shard.upgrade().ok_or(EmitError::Disconnected)?;
         let mut shard = shard.try_borrow_mut().map_err(|_| EmitError::InUse)?;
         if shard.sio.socket(self.key).is_none() {
             return Err(EmitError::Disconnected);
         }
-        Ok(shard.task_work(|shard| f(&mut Socket::new(shard, self.key))))
+        let key = self.key;
+        Ok(match settle {
+            true => shard.task_work(|shard| f(&mut Socket::new(shard, key))),
+            false => f(&mut Socket::new(&mut shard, key)),
+        })
     }
 
     /// Whether the socket is still in its namespace.
     pub fn connected(&self) -> bool {
-        self.with(|s| s.connected()).unwrap_or(false)
+        self.read(|s| s.connected()).unwrap_or(false)
     }
 
     /// The namespace name.
     pub fn namespace(&self) -> Result<String, EmitError> {
-        self.with(|s| s.namespace().to_owned())
+        self.read(|s| s.namespace().to_owned())
     }
 
     /// Sends an event to this client ([`Socket::emit`]).
@@ -127,7 +143,7 @@ impl SocketRef {
 
     /// The rooms the socket is in, its own id first (none once it left).
     pub fn rooms(&self) -> Vec<String> {
-        self.with(|s| s.rooms()).unwrap_or_default()
+        self.read(|s| s.rooms()).unwrap_or_default()
     }
 
     /// Leaves the namespace ([`Socket::disconnect`]).
@@ -137,7 +153,7 @@ impl SocketRef {
 
     /// A copy of the socket's data, when it is a `T`.
     pub fn data<T: Clone + 'static>(&self) -> Option<T> {
-        self.with(|s| s.data::<T>().cloned()).ok().flatten()
+        self.read(|s| s.data::<T>().cloned()).ok().flatten()
     }
 
     /// Changes the socket's data in place, when it is a `T`: what `f` returns, or `None`.
@@ -147,7 +163,7 @@ impl SocketRef {
 
     /// The auth object the client sent with CONNECT, as a JSON value.
     pub fn auth_value(&self) -> serde_json::Value {
-        self.with(|s| s.auth_value()).unwrap_or_default()
+        self.read(|s| s.auth_value()).unwrap_or_default()
     }
 
     /// Sets the socket's data.
@@ -157,11 +173,11 @@ impl SocketRef {
 
     /// The socket's handshake.
     pub fn handshake(&self) -> Result<SocketHandshake, EmitError> {
-        self.with(|s| s.handshake())
+        self.read(|s| s.handshake())
     }
 
     /// A handle to reach every shard from here or from any thread.
     pub fn io(&self) -> Option<Io> {
-        self.with(|s| s.io()).ok().flatten()
+        self.read(|s| s.io()).ok().flatten()
     }
 }

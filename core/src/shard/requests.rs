@@ -103,31 +103,40 @@ impl Shard {
         }
     }
 
-    /// Does what a request asks of this shard's sockets, and answers.
-    pub(crate) fn request(&mut self, r: &Request) {
+    /// The sockets of this shard a request selects.
+    fn selected(&mut self, r: &Request) -> Vec<SocketId> {
         let mut selected = Vec::new();
         for ns in self.namespaces_named(&r.nsp) {
             selected.extend(self.sio.select(ns, &r.rooms, &r.except, None));
         }
+        selected
+    }
+
+    /// Does what a request asks of this shard's sockets, and answers.
+    pub(crate) fn request(&mut self, r: &Request) {
         match &r.op {
             Op::Fetch(gather) => {
+                let selected = self.selected(r);
                 let infos = selected.iter().filter_map(|&sk| self.socket_info(sk));
                 let infos: Vec<_> = infos.collect();
                 gather.answer(infos);
             }
             Op::Join(room, gather) => {
+                let selected = self.selected(r);
                 for &sk in &selected {
                     self.sio.join(sk, room);
                 }
                 gather.answer([selected.len()]);
             }
             Op::Leave(room, gather) => {
+                let selected = self.selected(r);
                 for &sk in &selected {
                     self.sio.leave(sk, room);
                 }
                 gather.answer([selected.len()]);
             }
             Op::Disconnect(close, gather) => {
+                let selected = self.selected(r);
                 for &sk in &selected {
                     self.disconnect_by_server(sk, *close);
                 }
@@ -142,6 +151,7 @@ impl Shard {
             }
             Op::ServerEvent { name, args, reply } => self.server_event(&r.nsp, name, args, reply),
             Op::Remove(gather) => {
+                let selected = self.selected(r);
                 for &sk in &selected {
                     let reason = DisconnectReason::ServerNamespaceDisconnect;
                     self.disconnect_socket(sk, reason, true);
