@@ -36,9 +36,8 @@ pub trait Runtime: Sized + 'static {
     /// The I/O driver of the calling thread's runtime, for reports: `"epoll"`, `"io_uring"`.
     fn io_driver() -> &'static str;
 
-    /// Spawns a local task on the calling thread's runtime. The task is detached, and first
-    /// polled once the caller has yielded to the runtime, never within this call: the driver
-    /// spawns the application's tasks while it holds the shard.
+    /// Spawns a local task on the calling thread's runtime. The task is detached. A runtime
+    /// may poll it within this call (glommio does): the driver calls it with the shard free.
     fn spawn(task: impl Future<Output = ()> + 'static);
 
     /// Completes at `deadline` (at once when it has passed).

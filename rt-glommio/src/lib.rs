@@ -119,12 +119,7 @@ impl corelay_rt::Runtime for Glommio {
     }
 
     fn spawn(task: impl Future<Output = ()> + 'static) {
-        // `spawn_local` polls the task right away; into the current queue, it waits its turn.
-        let queue = glommio::executor().current_task_queue();
-        match glommio::spawn_local_into(task, queue) {
-            Ok(task) => drop(task.detach()),
-            Err(e) => unreachable!("the current task queue exists: {e}"),
-        }
+        glommio::spawn_local(task).detach();
     }
 
     fn sleep_until(deadline: Instant) -> impl Future<Output = ()> {
