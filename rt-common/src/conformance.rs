@@ -47,6 +47,31 @@ pub fn handshake(addr: SocketAddr) -> String {
     answer[at..at + 20].to_owned()
 }
 
+/// A client that joined `/` over polling: the path of its session's requests.
+fn join(addr: SocketAddr) -> String {
+    let sid = handshake(addr);
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    assert!(request(addr, "POST", &path, "40").ends_with("ok"));
+    path
+}
+
+/// A client's `boom` event panics in a handler of `app`: the server stops, and `wait` says
+/// which shard panicked and why.
+fn boom_stops_the_server<R: Runtime>(app: Arc<App>, options: R::Options) {
+    let server = start::<R>(app, options);
+    let addr = server.local_addr();
+    let path = join(addr);
+    request(addr, "POST", &path, "42[\"boom\"]");
+    let (done, waited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || drop(done.send(server.wait())));
+    match waited.recv_timeout(WAIT) {
+        Ok(Err(ServerError::Panicked { message, .. })) => {
+            assert!(message.contains("on purpose"), "{message}")
+        }
+        other => panic!("expected a reported panic, got {other:?}"),
+    }
+}
+
 /// Two shards of `app` on a free port of 127.0.0.1.
 fn start<R: Runtime>(app: Arc<App>, options: R::Options) -> crate::RunningServer {
     Server::<R>::builder(app)
@@ -89,9 +114,7 @@ pub fn hands_connections_over<R: Runtime>(options: R::Options) {
         .build();
     let server = start::<R>(app, options);
     let addr = server.local_addr();
-    let sid = handshake(addr);
-    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
-    assert!(request(addr, "POST", &path, "40").ends_with("ok"));
+    let path = join(addr);
     let connected = request(addr, "GET", &path, "");
     assert!(connected.contains("40{\"sid\":"), "{connected}");
     // Every request on a new connection: the kernel picks the shard at random.
@@ -129,20 +152,7 @@ pub fn panics_stop_the_server<R: Runtime>(options: R::Options) {
             ns.on("boom", |_, _| panic!("a handler panicked on purpose"))
         })
         .build();
-    let server = start::<R>(app, options);
-    let addr = server.local_addr();
-    let sid = handshake(addr);
-    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
-    request(addr, "POST", &path, "40");
-    request(addr, "POST", &path, "42[\"boom\"]");
-    let (done, waited) = std::sync::mpsc::channel();
-    std::thread::spawn(move || drop(done.send(server.wait())));
-    match waited.recv_timeout(WAIT) {
-        Ok(Err(ServerError::Panicked { message, .. })) => {
-            assert!(message.contains("on purpose"), "{message}")
-        }
-        other => panic!("expected a reported panic, got {other:?}"),
-    }
+    boom_stops_the_server::<R>(app, options);
 }
 
 /// An async middleware lets the client in once its future is done; an async handler runs as
@@ -172,9 +182,7 @@ pub fn async_handlers_run_on_the_shard<R: Runtime>(options: R::Options) {
         .build();
     let server = start::<R>(app, options);
     let addr = server.local_addr();
-    let sid = handshake(addr);
-    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
-    request(addr, "POST", &path, "40");
+    let path = join(addr);
     assert!(request(addr, "GET", &path, "").contains("40{\"sid\":"));
     let t0 = Instant::now();
     assert!(request(addr, "POST", &path, "421[\"wait\",100]").ends_with("ok"));
@@ -204,20 +212,7 @@ pub fn async_panics_stop_the_server<R: Runtime>(options: R::Options) {
             })
         })
         .build();
-    let server = start::<R>(app, options);
-    let addr = server.local_addr();
-    let sid = handshake(addr);
-    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
-    request(addr, "POST", &path, "40");
-    request(addr, "POST", &path, "42[\"boom\"]");
-    let (done, waited) = std::sync::mpsc::channel();
-    std::thread::spawn(move || drop(done.send(server.wait())));
-    match waited.recv_timeout(WAIT) {
-        Ok(Err(ServerError::Panicked { message, .. })) => {
-            assert!(message.contains("on purpose"), "{message}")
-        }
-        other => panic!("expected a reported panic, got {other:?}"),
-    }
+    boom_stops_the_server::<R>(app, options);
 }
 
 /// Generates one `#[test]` per check of [`crate::conformance`] for runtime `$rt`, with its
