@@ -2,18 +2,11 @@
 // namespaces /^\/tenant-[0-9]+$/): the contract is in example-apps/src/api.rs.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { parseFlags, serve } from "./common.mjs";
+import { parseFlags, serve, socketIoOptions } from "./common.mjs";
 
 const opts = parseFlags();
 const httpServer = createServer();
-const io = new Server(httpServer, {
-  path: "/socket.io/",
-  cors: { origin: "*" },
-  pingInterval: opts.pingIntervalMs,
-  pingTimeout: opts.pingTimeoutMs,
-  maxHttpBufferSize: opts.maxPayload,
-  connectTimeout: opts.connectTimeoutMs,
-});
+const io = new Server(httpServer, socketIoOptions(opts));
 
 const root = io.of("/");
 const tenants = io.of(/^\/tenant-[0-9]+$/);

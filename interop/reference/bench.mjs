@@ -1,18 +1,11 @@
 // Reference implementation of the `bench` example (Socket.IO, namespace /).
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { parseFlags, serve } from "./common.mjs";
+import { parseFlags, serve, socketIoOptions } from "./common.mjs";
 
 const opts = parseFlags();
 const httpServer = createServer();
-const io = new Server(httpServer, {
-  path: "/socket.io/",
-  cors: { origin: "*" },
-  pingInterval: opts.pingIntervalMs,
-  pingTimeout: opts.pingTimeoutMs,
-  maxHttpBufferSize: opts.maxPayload,
-  connectTimeout: opts.connectTimeoutMs,
-});
+const io = new Server(httpServer, socketIoOptions(opts));
 
 io.on("connection", (socket) => {
   socket.on("echo", (...args) => {

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Server } from "socket.io";
-import { parseFlags, serve } from "./common.mjs";
+import { parseFlags, serve, socketIoOptions } from "./common.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PAGE = readFileSync(resolve(here, "../../example-apps/src/page.html"));
@@ -27,14 +27,7 @@ const httpServer = createServer((req, res) => {
     res.writeHead(404).end();
   }
 });
-const io = new Server(httpServer, {
-  path: "/socket.io/",
-  cors: { origin: "*" },
-  pingInterval: opts.pingIntervalMs,
-  pingTimeout: opts.pingTimeoutMs,
-  maxHttpBufferSize: opts.maxPayload,
-  connectTimeout: opts.connectTimeoutMs,
-});
+const io = new Server(httpServer, socketIoOptions(opts));
 
 let online = 0;
 

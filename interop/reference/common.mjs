@@ -23,6 +23,19 @@ const FLAGS = {
   "--shards": "shards", // accepted, ignored by Node
 };
 
+/** The options every Socket.IO reference server takes from the flags, with `extra` added. */
+export function socketIoOptions(opts, extra = {}) {
+  return {
+    path: "/socket.io/",
+    cors: { origin: "*" },
+    pingInterval: opts.pingIntervalMs,
+    pingTimeout: opts.pingTimeoutMs,
+    maxHttpBufferSize: opts.maxPayload,
+    connectTimeout: opts.connectTimeoutMs,
+    ...extra,
+  };
+}
+
 export function parseFlags(argv = process.argv.slice(2)) {
   const opts = { ...DEFAULTS };
   for (let i = 0; i < argv.length; i++) {

@@ -3,24 +3,21 @@
 // adapter's room events. The contract is in example-apps/src/extras.rs.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { parseFlags, serve } from "./common.mjs";
+import { parseFlags, serve, socketIoOptions } from "./common.mjs";
 
 const opts = parseFlags();
 const httpServer = createServer();
-const io = new Server(httpServer, {
-  path: "/socket.io/",
-  cors: { origin: "*" },
-  pingInterval: opts.pingIntervalMs,
-  pingTimeout: opts.pingTimeoutMs,
-  maxHttpBufferSize: opts.maxPayload,
-  connectTimeout: opts.connectTimeoutMs,
-  // A handshake asking `deny=1` is refused after an asynchronous step.
-  allowRequest: (req, cb) => {
-    const query = new URL(req.url, "http://localhost").searchParams;
-    if (query.get("deny") === "1") setTimeout(() => cb("denied", false), 10);
-    else cb(null, true);
-  },
-});
+const io = new Server(
+  httpServer,
+  socketIoOptions(opts, {
+    // A handshake asking `deny=1` is refused after an asynchronous step.
+    allowRequest: (req, cb) => {
+      const query = new URL(req.url, "http://localhost").searchParams;
+      if (query.get("deny") === "1") setTimeout(() => cb("denied", false), 10);
+      else cb(null, true);
+    },
+  }),
+);
 
 let refused = 0;
 io.engine.on("connection_error", () => {
