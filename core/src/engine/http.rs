@@ -482,10 +482,7 @@ impl Engine {
         keep_alive: bool,
         origin: Option<&str>,
     ) {
-        let cors = self.cors_headers(origin);
-        let mut all: Vec<(&str, &str)> = headers.to_vec();
-        all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
-        self.write_answer(ci, status, &all, body, keep_alive);
+        self.answer(ci, status, headers, body, keep_alive, origin, None);
     }
 
     /// Writes a `200` answer to an Engine.IO request `head`, as [`Engine::respond`] does,
@@ -498,12 +495,38 @@ impl Engine {
         head: &RequestHead,
         initial: bool,
     ) {
-        let cors = self.cors_headers(head.origin.as_deref());
+        let (keep_alive, origin) = (head.keep_alive, head.origin.as_deref());
+        self.answer(
+            ci,
+            200,
+            headers,
+            body,
+            keep_alive,
+            origin,
+            Some((head, initial)),
+        );
+    }
+
+    /// Writes an answer with `headers` and the CORS headers for `origin`, passed through the
+    /// header hooks when `hooked` names the request (and whether the answer opens a session).
+    #[allow(clippy::too_many_arguments)]
+    fn answer(
+        &mut self,
+        ci: ConnId,
+        status: u16,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        keep_alive: bool,
+        origin: Option<&str>,
+        hooked: Option<(&RequestHead, bool)>,
+    ) {
+        let cors = self.cors_headers(origin);
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
-        let hooked = self.hooks.response_headers(&all, head, initial);
-        let all = hooked.as_ref().map_or(all, ResponseHeaders::pairs);
-        self.write_answer(ci, 200, &all, body, head.keep_alive);
+        let changed =
+            hooked.and_then(|(head, initial)| self.hooks.response_headers(&all, head, initial));
+        let all = changed.as_ref().map_or(all, ResponseHeaders::pairs);
+        self.write_answer(ci, status, &all, body, keep_alive);
     }
 
     /// Writes a whole answer with exactly these headers; closes the connection after it
