@@ -134,8 +134,10 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
         let Some((io, room, ack)) = room_request(&socket, event) else {
             return;
         };
-        let sockets = io.of("/").to(&room).fetch_sockets().await;
-        let _ = ack.send(&sockets.len());
+        let _ = match io.of("/").to(&room).fetch_sockets().await {
+            Ok(sockets) => ack.send(&sockets.len()),
+            Err(e) => ack.send(&json!({ "error": e.message })),
+        };
     })
     .on_async("kick", |socket, event| async move {
         let Some((io, room, ack)) = room_request(&socket, event) else {
@@ -161,7 +163,13 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
         let Some((io, room, ack)) = room_request(&socket, event) else {
             return;
         };
-        let sockets = io.of("/").to(&room).fetch_sockets().await;
+        let sockets = match io.of("/").to(&room).fetch_sockets().await {
+            Ok(sockets) => sockets,
+            Err(e) => {
+                let _ = ack.send(&json!({ "error": e.message }));
+                return;
+            }
+        };
         let mut users: Vec<String> = sockets
             .iter()
             .filter_map(|s| s.data::<User>())

@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::operator::{IoOperator, Remote};
 use super::RemoteSocket;
-use crate::mesh::{Answer, Count, Gather, MeshMessage, MeshPost, Op, Request};
+use crate::mesh::{Answer, ClusterEvent, RequestError, Count, Gather, MeshMessage, MeshPost, Op, Request};
 use crate::shard::Shard;
 use crate::socketio::payload::args_value;
 use crate::socketio::{check_name, EmitError, RoomNames};
@@ -82,7 +82,7 @@ impl Io {
     /// left.
     pub fn remove_namespace(&self, nsp: &str) -> Count {
         let shards = self.post.shards();
-        let gather = Gather::new(shards);
+        let gather = Gather::new(shards, false);
         let request = Arc::new(Request {
             nsp: nsp.into(),
             rooms: RoomNames::new(),
@@ -95,11 +95,12 @@ impl Io {
         Count::new(Answer::new(gather))
     }
 
-    /// A socket of namespace `nsp` by id, on whichever shard it is.
-    pub async fn socket(&self, nsp: &str, id: &str) -> Option<RemoteSocket> {
-        let found = self.of(nsp).to(id).fetch_sockets().await;
+    /// A socket of namespace `nsp` by id, on whichever shard (or server) it is; an error when
+    /// another server of a cluster did not answer in time.
+    pub async fn socket(&self, nsp: &str, id: &str) -> Result<Option<RemoteSocket>, RequestError> {
+        let found = self.of(nsp).to(id).fetch_sockets().await?;
         // `to(id)` also selects the members of a room named `id`.
-        found.into_iter().find(|s| s.id() == id)
+        Ok(found.into_iter().find(|s| s.id() == id))
     }
 
     /// Sends an event to the server-side listeners of namespace `nsp`
@@ -118,8 +119,11 @@ impl Io {
     }
 
     /// As [`Io::server_side_emit`], collecting what the listeners answer, one list per
-    /// shard reached, flattened (Node's `serverSideEmitWithAck`). It completes when every
-    /// shard reached has run its listeners; bound the wait with your runtime's timeout.
+    /// shard reached, flattened, then one answer per other server of a cluster (Node's
+    /// `serverSideEmitWithAck`). It completes when every shard reached has run its
+    /// listeners and every other server answered; another server that does not answer in
+    /// time makes it fail with Node's error, carrying the answers that came. Without a
+    /// cluster, bound the wait with your runtime's timeout.
     pub fn server_side_emit_with_ack<T: Serialize + ?Sized>(
         &self,
         nsp: &str,
@@ -127,7 +131,8 @@ impl Io {
         args: &T,
     ) -> Result<Answer<serde_json::Value>, EmitError> {
         check_name(event)?;
-        let gather = Gather::new(self.targets().count());
+        let clustered = self.post.cluster().is_some();
+        let gather = Gather::new(self.targets().count(), clustered);
         self.send_server_event(nsp, event, args, Some(gather.clone()));
         Ok(Answer::new(gather))
     }
@@ -156,6 +161,9 @@ impl Io {
         });
         for shard in self.targets() {
             self.post.post(shard, MeshMessage::Request(request.clone()));
+        }
+        if let Some(cluster) = self.post.cluster() {
+            cluster.send(ClusterEvent::Request(request));
         }
     }
 }

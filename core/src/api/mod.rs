@@ -7,6 +7,7 @@
 
 mod ack;
 mod builder;
+mod cluster;
 mod engine_socket;
 mod io;
 mod operator;
@@ -15,6 +16,7 @@ mod socket;
 mod socket_ref;
 
 pub use ack::{AckFuture, AckSender, BroadcastAckFuture};
+pub use cluster::{Inbound, Selection};
 pub use builder::{AppBuilder, EngineBuilder, EngineMode, Namespace, SocketIoMode};
 pub use engine_socket::EngineSocket;
 pub use io::Io;

@@ -14,7 +14,10 @@ use serde::Serialize;
 
 use super::{BroadcastAckFuture, Io, RemoteSocket};
 use crate::id::{NsId, SocketId};
-use crate::mesh::{Answer, Count, Gather, MeshMessage, MeshTarget, Op, Request, SocketInfo};
+use crate::mesh::{
+    Answer, ClusterEvent, Count, Gather, MeshMessage, MeshTarget, Op, Request, RequestError,
+    SocketInfo,
+};
 use crate::shard::Shard;
 use crate::socketio::{check_name, encode_event, AckGather, Broadcast, EmitError, RoomNames};
 
@@ -26,6 +29,11 @@ const DEFAULT_ACK_TIMEOUT: Duration = Duration::from_secs(3600);
 /// own acknowledgements, so that both never meet in one socket's table.
 static BROADCAST_ACK_IDS: AtomicU64 = AtomicU64::new(1 << 40);
 
+/// The ack id of a new broadcast with acknowledgements.
+pub(crate) fn next_broadcast_ack_id() -> u64 {
+    BROADCAST_ACK_IDS.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Where a broadcast goes once encoded: [`Local`] (from a handler) or [`Remote`] (from an
 /// [`Io`] handle).
 pub trait Reach: sealed::Sealed {
@@ -33,8 +41,11 @@ pub trait Reach: sealed::Sealed {
     fn namespace(&self) -> Option<&str>;
     /// How many shards the broadcast reaches.
     fn shards(&self) -> usize;
-    /// Sends the encoded broadcast on its way.
-    fn deliver(self, broadcast: Broadcast);
+    /// Sends the encoded broadcast on its way (to the other servers too unless `local`).
+    fn deliver(self, broadcast: Broadcast, local: bool);
+    /// Whether the server has a cluster adapter (then acknowledgements and answers wait for
+    /// the other servers' part too).
+    fn clustered(&self) -> bool;
     /// The handle requests go through.
     fn io(&self) -> Option<Io>;
 }
@@ -53,6 +64,7 @@ pub struct BroadcastOperator<R> {
     except: RoomNames,
     timeout: Option<Duration>,
     volatile: bool,
+    local: bool,
 }
 
 /// A broadcast from a handler: it reaches the sockets of every shard.
@@ -68,6 +80,7 @@ impl<R: Reach> BroadcastOperator<R> {
             except: RoomNames::new(),
             timeout: None,
             volatile: false,
+            local: false,
         }
     }
 
@@ -107,10 +120,16 @@ impl<R: Reach> BroadcastOperator<R> {
         self
     }
 
-    /// Only this server's sockets (Node's `local`). Every shard of the process is this
-    /// server, so with no adapter to other servers it changes nothing.
-    pub fn local(self) -> Self {
+    /// Only this server's sockets, on every shard (Node's `local`): nothing goes to the other
+    /// servers of a cluster. Without a cluster adapter it changes nothing.
+    pub fn local(mut self) -> Self {
+        self.local = true;
         self
+    }
+
+    /// Whether the other servers take part.
+    fn clustered(&self) -> bool {
+        !self.local && self.reach.clustered()
     }
 
     fn broadcast(&self, event: &str, args: &impl SerializeArgs) -> Result<Broadcast, EmitError> {
@@ -126,10 +145,11 @@ impl<R: Reach> BroadcastOperator<R> {
         Ok(b)
     }
 
-    /// Sends the event to every selected socket on every shard; it is encoded once.
+    /// Sends the event to every selected socket on every shard (and every server of a
+    /// cluster); it is encoded once.
     pub fn emit<T: Serialize + ?Sized>(self, event: &str, args: &T) -> Result<(), EmitError> {
         let broadcast = self.broadcast(event, &Ref(args))?;
-        self.reach.deliver(broadcast);
+        self.reach.deliver(broadcast, self.local);
         Ok(())
     }
 
@@ -143,47 +163,58 @@ impl<R: Reach> BroadcastOperator<R> {
     ) -> Result<BroadcastAckFuture, EmitError> {
         check_name(event)?;
         let nsp = self.reach.namespace().ok_or(EmitError::Disconnected)?;
-        let id = BROADCAST_ACK_IDS.fetch_add(1, Ordering::Relaxed);
+        let id = next_broadcast_ack_id();
         let packets = encode_event(nsp, event, Some(id), args)?;
         let timeout = self.timeout.unwrap_or(DEFAULT_ACK_TIMEOUT);
-        let gather = AckGather::new(self.reach.shards(), id, timeout);
+        // The other servers of a cluster are one more part, until the adapter knows how many.
+        let parts = self.reach.shards() + usize::from(self.clustered());
+        let gather = AckGather::new(parts, id, timeout);
         let mut b = Broadcast::new(nsp.into(), self.rooms, self.except, packets);
         b.ack = Some(gather.clone());
         b.volatile = self.volatile;
-        self.reach.deliver(b);
+        self.reach.deliver(b, self.local);
         Ok(BroadcastAckFuture::new(gather))
     }
 
-    /// Sends a request about the selected sockets to every shard.
-    fn request<T>(self, op: impl FnOnce(Arc<Gather<T>>) -> Op) -> (Answer<T>, Option<Io>) {
+    /// Sends a request about the selected sockets to every shard, and to the other servers
+    /// of a cluster (which answer when `answered`).
+    fn request<T>(
+        self,
+        answered: bool,
+        op: impl FnOnce(Arc<Gather<T>>) -> Op,
+    ) -> (Answer<T>, Option<Io>) {
+        let clustered = self.clustered();
         let io = self.reach.io();
-        let shards = io.as_ref().map_or(0, |io| io.post.shards());
-        let gather = Gather::new(shards);
+        let (Some(io), Some(nsp)) = (io, self.reach.namespace()) else {
+            // Nothing to ask: an empty answer.
+            return (Answer::new(Gather::new(0, false)), None);
+        };
+        let shards = io.post.shards();
+        let gather = Gather::new(shards, clustered && answered);
         let answer = Answer::new(gather.clone());
-        if let (Some(io), Some(nsp)) = (&io, self.reach.namespace()) {
-            let request = Arc::new(Request {
-                nsp: nsp.into(),
-                rooms: self.rooms,
-                except: self.except,
-                op: op(gather),
-            });
-            for shard in 0..shards {
-                io.post.post(shard, MeshMessage::Request(request.clone()));
-            }
-        } else {
-            // Nothing to ask: no shard answers.
-            for _ in 0..shards {
-                gather.answer([]);
+        let request = Arc::new(Request {
+            nsp: nsp.into(),
+            rooms: self.rooms,
+            except: self.except,
+            op: op(gather),
+        });
+        for shard in 0..shards {
+            io.post.post(shard, MeshMessage::Request(request.clone()));
+        }
+        if clustered {
+            if let Some(cluster) = io.post.cluster() {
+                cluster.send(ClusterEvent::Request(request));
             }
         }
-        (answer, io)
+        (answer, Some(io))
     }
 
-    /// The selected sockets of every shard (Node's `fetchSockets`): each with its id,
-    /// handshake, rooms and data, and able to emit, join, leave and disconnect. The request
-    /// is sent now; the future (`'static`, `Send`) can be awaited in any task.
+    /// The selected sockets of every shard and every server of a cluster (Node's
+    /// `fetchSockets`): each with its id, handshake, rooms and data, and able to emit, join,
+    /// leave and disconnect. The request is sent now; the future (`'static`, `Send`) can be
+    /// awaited in any task. It fails only when another server did not answer in time.
     pub fn fetch_sockets(self) -> FetchSockets {
-        let (answer, io) = self.request(Op::Fetch);
+        let (answer, io) = self.request(true, Op::Fetch);
         FetchSockets { answer, io }
     }
 
@@ -206,14 +237,13 @@ impl<R: Reach> BroadcastOperator<R> {
 
     /// A request answered by a count per shard, summed.
     fn count(self, op: impl FnOnce(Arc<Gather<usize>>) -> Op) -> Count {
-        Count::new(self.request(op).0)
+        Count::new(self.request(false, op).0)
     }
 
-    /// The rooms of the namespace on every shard, each once, sorted (Node's
-    /// `adapter.rooms` over the whole server; socket ids are not listed). The request is
-    /// sent now.
+    /// The rooms of the namespace on every shard and every server of a cluster, each once,
+    /// sorted (Node's `allRooms`; socket ids are not listed). The request is sent now.
     pub fn all_rooms(self) -> AllRooms {
-        AllRooms(self.request(Op::Rooms).0)
+        AllRooms(self.request(true, Op::Rooms).0)
     }
 }
 
@@ -226,17 +256,17 @@ pub struct FetchSockets {
 }
 
 impl Future for FetchSockets {
-    type Output = Vec<RemoteSocket>;
+    type Output = Result<Vec<RemoteSocket>, RequestError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<RemoteSocket>> {
-        let infos = ready!(Pin::new(&mut self.answer).poll(cx));
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let infos = ready!(Pin::new(&mut self.answer).poll(cx))?;
         let Some(io) = &self.io else {
-            return Poll::Ready(Vec::new());
+            return Poll::Ready(Ok(Vec::new()));
         };
         let sockets = infos
             .into_iter()
             .map(|info| RemoteSocket::new(info, io.clone()));
-        Poll::Ready(sockets.collect())
+        Poll::Ready(Ok(sockets.collect()))
     }
 }
 
@@ -246,13 +276,13 @@ impl Future for FetchSockets {
 pub struct AllRooms(Answer<String>);
 
 impl Future for AllRooms {
-    type Output = Vec<String>;
+    type Output = Result<Vec<String>, RequestError>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Vec<String>> {
-        let mut rooms = ready!(Pin::new(&mut self.0).poll(cx));
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut rooms = ready!(Pin::new(&mut self.0).poll(cx))?;
         rooms.sort();
         rooms.dedup();
-        Poll::Ready(rooms)
+        Poll::Ready(Ok(rooms))
     }
 }
 
@@ -297,18 +327,32 @@ impl Reach for Local<'_> {
         self.shard.count()
     }
 
-    fn deliver(self, broadcast: Broadcast) {
+    fn deliver(self, broadcast: Broadcast, local: bool) {
         if self.ns.is_none() {
-            // Not sent: an acknowledged one is answered by no shard.
+            // Not sent: an acknowledged one is answered by no shard, nor by the cluster.
             if let Some(g) = &broadcast.ack {
                 (0..self.shards()).for_each(|_| g.sent(0));
+                broadcast.cluster_servers(usize::from(self.clustered() && !local));
             }
             return;
         }
         let shard = self.shard;
         shard.deliver(&broadcast, self.except_socket);
-        let message = MeshMessage::Broadcast(Arc::new(broadcast));
+        let broadcast = Arc::new(broadcast);
+        let message = MeshMessage::Broadcast(broadcast.clone());
         shard.post_mesh(MeshTarget::Others, message);
+        if local {
+            return;
+        }
+        if let Some(cluster) = shard.post.as_ref().and_then(|p| p.cluster()) {
+            let sender = self.except_socket.and_then(|sk| shard.sio.socket(sk));
+            let sender = sender.map(|s| Box::from(&*s.id));
+            cluster.send(ClusterEvent::Broadcast { broadcast, sender });
+        }
+    }
+
+    fn clustered(&self) -> bool {
+        self.shard.post.as_ref().is_some_and(|p| p.cluster().is_some())
     }
 
     fn io(&self) -> Option<Io> {
@@ -332,11 +376,22 @@ impl Reach for Remote<'_> {
         self.io.post.shards()
     }
 
-    fn deliver(self, broadcast: Broadcast) {
-        let message = MeshMessage::Broadcast(Arc::new(broadcast));
+    fn deliver(self, broadcast: Broadcast, local: bool) {
+        let broadcast = Arc::new(broadcast);
+        let message = MeshMessage::Broadcast(broadcast.clone());
         for shard in 0..self.io.post.shards() {
             self.io.post.post(shard, message.clone());
         }
+        if let Some(cluster) = self.io.post.cluster().filter(|_| !local) {
+            cluster.send(ClusterEvent::Broadcast {
+                broadcast,
+                sender: None,
+            });
+        }
+    }
+
+    fn clustered(&self) -> bool {
+        self.io.post.cluster().is_some()
     }
 
     fn io(&self) -> Option<Io> {

@@ -170,6 +170,15 @@ impl App {
     }
 
     /// The namespaces that exist from the start, with their tags.
+    /// The names of the namespaces a server has from its start (not the dynamic ones, whose
+    /// children come with their first client): a cluster adapter subscribes to them.
+    pub fn namespace_names(&self) -> Vec<String> {
+        let all = self.namespaces().iter();
+        all.filter(|n| n.matcher.is_none())
+            .map(|n| n.name.clone())
+            .collect()
+    }
+
     pub(crate) fn static_namespaces(&self) -> Vec<(Arc<str>, u32)> {
         let all = self.namespaces().iter().enumerate();
         all.filter(|(_, n)| n.matcher.is_none())

@@ -37,6 +37,80 @@ pub struct Broadcast {
 }
 
 impl Broadcast {
+    /// The namespace (or dynamic namespace).
+    pub fn nsp(&self) -> &str {
+        &self.nsp
+    }
+
+    /// The rooms (or socket ids) it reaches; empty for the whole namespace.
+    pub fn rooms(&self) -> &[Box<str>] {
+        &self.rooms
+    }
+
+    /// The rooms (or socket ids) it leaves out.
+    pub fn except(&self) -> &[Box<str>] {
+        &self.except
+    }
+
+    /// Whether it is `volatile`.
+    pub fn is_volatile(&self) -> bool {
+        self.volatile
+    }
+
+    /// For a broadcast with acknowledgements, how long the clients have to answer.
+    pub fn ack_timeout(&self) -> Option<Duration> {
+        self.ack.as_ref().map(|g| g.timeout)
+    }
+
+    /// The event and its arguments (binary ones as attachments), read back from the encoded
+    /// packet; `None` for a packet that is not an event.
+    pub fn event(&self) -> Option<(String, Args)> {
+        let (text, attachments) = self.packets.split_first()?;
+        let payload = text.payload();
+        let packet = crate::wire::sio::decode(payload.slice(1..), usize::MAX).ok()?;
+        let data = packet.data?;
+        let name: String = Args::new(Some(data.clone()), false, Vec::new())
+            .arg(0)
+            .ok()?;
+        let attachments = attachments.iter().map(|p| p.payload()).collect();
+        Some((name, Args::new(Some(data), true, attachments)))
+    }
+
+    /// In a cluster, `servers` other servers received this broadcast with acknowledgements:
+    /// each says how many clients it reached ([`Broadcast::cluster_client_count`]).
+    pub fn cluster_servers(&self, servers: usize) {
+        if let Some(g) = &self.ack {
+            g.update(|s| {
+                s.shards = (s.shards + servers).saturating_sub(1);
+            });
+        }
+    }
+
+    /// Another server reached `count` clients.
+    pub fn cluster_client_count(&self, count: usize) {
+        if let Some(g) = &self.ack {
+            g.sent(count);
+        }
+    }
+
+    /// A client of another server answered.
+    pub fn cluster_ack(&self, args: Args) {
+        if let Some(g) = &self.ack {
+            g.answer(args);
+        }
+    }
+
+    /// The acknowledgements' time is up: whatever has not come is missing.
+    pub fn cluster_expire(&self) {
+        if let Some(g) = &self.ack {
+            g.update(|s| {
+                s.shards = 0;
+                s.missing = s.expected.saturating_sub(s.answers.len());
+                s.expired = true;
+            });
+        }
+    }
+
     /// A broadcast of `packets` in namespace `nsp`.
     pub(crate) fn new(
         nsp: Box<str>,
@@ -183,26 +257,70 @@ pub struct AckGather {
     pub(crate) timeout: Duration,
 }
 
-#[derive(Debug)]
 struct AckState {
-    /// Shards that have not said how many sockets they sent to.
+    /// Shards (and other servers) that have not said how many sockets they sent to.
     shards: usize,
     expected: usize,
     answers: Vec<Args>,
     missing: usize,
+    /// The cluster's time ran out: done, whatever comes later.
+    expired: bool,
     waker: Option<Waker>,
+    /// For a broadcast another server asked for: where the count and answers go instead.
+    relay: Option<Box<dyn AckRelay>>,
+}
+
+impl std::fmt::Debug for AckState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AckState")
+            .field("shards", &self.shards)
+            .field("expected", &self.expected)
+            .field("answers", &self.answers.len())
+            .field("missing", &self.missing)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the acknowledgements of a broadcast asked for by another server go: that server
+/// hears how many clients this one reached, then each answer.
+pub(crate) trait AckRelay: Send {
+    /// Every shard has sent it: to `count` clients.
+    fn client_count(&mut self, count: usize);
+    /// A client answered.
+    fn ack(&mut self, args: Args);
 }
 
 impl AckGather {
     /// A gather for a broadcast reaching `shards` shards.
     pub(crate) fn new(shards: usize, id: u64, timeout: Duration) -> Arc<AckGather> {
+        Self::make(shards, id, timeout, None)
+    }
+
+    /// A gather that passes on the count and every answer (for another server).
+    pub(crate) fn relay(
+        shards: usize,
+        id: u64,
+        timeout: Duration,
+        relay: Box<dyn AckRelay>,
+    ) -> Arc<AckGather> {
+        Self::make(shards, id, timeout, Some(relay))
+    }
+
+    fn make(
+        shards: usize,
+        id: u64,
+        timeout: Duration,
+        relay: Option<Box<dyn AckRelay>>,
+    ) -> Arc<AckGather> {
         Arc::new(AckGather {
             state: Mutex::new(AckState {
                 shards,
                 expected: 0,
                 answers: Vec::new(),
                 missing: 0,
+                expired: false,
                 waker: None,
+                relay,
             }),
             id,
             timeout,
@@ -211,9 +329,20 @@ impl AckGather {
 
     fn update(&self, f: impl FnOnce(&mut AckState)) {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let before = state.shards;
         f(&mut state);
-        if state.done() {
-            if let Some(w) = state.waker.take() {
+        let s = &mut *state;
+        if let Some(relay) = &mut s.relay {
+            for args in s.answers.drain(..) {
+                relay.ack(args);
+            }
+            if before > 0 && s.shards == 0 {
+                relay.client_count(s.expected);
+            }
+            return;
+        }
+        if s.done() {
+            if let Some(w) = s.waker.take() {
                 w.wake();
             }
         }
@@ -247,21 +376,22 @@ impl AckGather {
             return Poll::Pending;
         }
         let answers = std::mem::take(&mut state.answers);
-        Poll::Ready(match state.missing {
-            0 => Ok(answers),
-            missing => Err(BroadcastAckError { answers, missing }),
+        Poll::Ready(match (state.missing, state.expired) {
+            (0, false) => Ok(answers),
+            (missing, _) => Err(BroadcastAckError { answers, missing }),
         })
     }
 }
 
 impl AckState {
     fn done(&self) -> bool {
-        self.shards == 0 && self.answers.len() + self.missing >= self.expected
+        self.expired || (self.shards == 0 && self.answers.len() + self.missing >= self.expected)
     }
 }
 
 /// Some recipients of a broadcast did not answer in time (or left first): the answers that
-/// came, and how many did not.
+/// came, and how many did not (in a cluster, a server that never said how many clients it
+/// reached adds none to `missing`: the error alone tells).
 #[derive(Debug, thiserror::Error)]
 #[error("operation has timed out ({missing} client(s) did not answer)")]
 pub struct BroadcastAckError {

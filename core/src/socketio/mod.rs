@@ -29,6 +29,7 @@ use crate::sid::IdGenerator;
 use crate::timer::Timers;
 use crate::wire::sio;
 
+pub(crate) use broadcast::AckRelay;
 pub use broadcast::{AckGather, Broadcast, BroadcastAckError, RoomNames};
 pub(crate) use data::Data;
 pub use encode::Encoded;

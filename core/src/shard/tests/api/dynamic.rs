@@ -91,7 +91,7 @@ fn a_broadcast_to_the_pattern_reaches_every_child_on_every_shard() {
     answers.sort();
     assert_eq!(answers, ["/dyn-1", "/dyn-1", "/dyn-2"]);
     // Requests reach the children too.
-    let found = block_on(&mut sim, io.of(r"^/dyn-\d+$").fetch_sockets());
+    let found = block_on(&mut sim, io.of(r"^/dyn-\d+$").fetch_sockets()).unwrap();
     let mut nsps: Vec<&str> = found.iter().map(|s| s.namespace()).collect();
     nsps.sort();
     assert_eq!(nsps, ["/dyn-1", "/dyn-1", "/dyn-2"]);

@@ -26,10 +26,10 @@ fn a_task_asks_every_shard_through_its_io_handle() {
         .namespace("/", |ns| {
             ns.on_async("census", |socket, _| async move {
                 let io = socket.io().unwrap();
-                let all = io.of("/").fetch_sockets().await;
+                let all = io.of("/").fetch_sockets().await.unwrap();
                 let mut ids: Vec<String> = all.iter().map(|s| s.id().to_owned()).collect();
                 ids.sort();
-                let rooms = io.of("/").all_rooms().await;
+                let rooms = io.of("/").all_rooms().await.unwrap();
                 socket.emit("census", &(ids, rooms)).unwrap();
             })
             .on("gather-in", |s, e| {
@@ -80,7 +80,7 @@ fn fetch_sockets_finds_the_sockets_of_every_shard_with_rooms_and_data() {
     let mut sim = Sim::with_shards(named_app(), 2, Instant::now());
     let [(_, a_id), (_, b_id), (_, c_id)] = three_named(&mut sim);
     let io = sim.io();
-    let mut all = block_on(&mut sim, io.of("/").fetch_sockets());
+    let mut all = block_on(&mut sim, io.of("/").fetch_sockets()).unwrap();
     assert_eq!(names(&all), ["a", "b", "c"]);
     all.sort_by_key(|s| s.data::<Player>().unwrap().name);
     assert_eq!(all[0].id(), a_id);
@@ -91,7 +91,7 @@ fn fetch_sockets_finds_the_sockets_of_every_shard_with_rooms_and_data() {
     assert_eq!(all[1].namespace(), "/");
     assert_eq!(all[1].handshake().auth, json!({"name": "b"}));
     let fetch =
-        |sim: &mut Sim, op: crate::IoOperator<'_>| names(&block_on(sim, op.fetch_sockets()));
+        |sim: &mut Sim, op: crate::IoOperator<'_>| names(&block_on(sim, op.fetch_sockets()).unwrap());
     assert_eq!(fetch(&mut sim, io.to("r1")), ["a", "b"]);
     assert_eq!(fetch(&mut sim, io.in_("r2")), ["b"]);
     assert_eq!(fetch(&mut sim, io.of("/").to("r1").except("r2")), ["a"]);
@@ -110,17 +110,17 @@ fn sockets_join_leave_and_disconnect_reach_every_shard() {
     let io = sim.io();
     let joined = block_on(&mut sim, io.in_("r1").sockets_join("r3"));
     assert_eq!(joined, 2, "summed over both shards");
-    let r3 = block_on(&mut sim, io.to("r3").fetch_sockets());
+    let r3 = block_on(&mut sim, io.to("r3").fetch_sockets()).unwrap();
     assert_eq!(names(&r3), ["a", "b"]);
     let left = block_on(&mut sim, io.of("/").sockets_leave("r1"));
     assert_eq!(left, 3);
-    assert!(block_on(&mut sim, io.to("r1").fetch_sockets()).is_empty());
-    assert_eq!(block_on(&mut sim, io.of("/").all_rooms()), ["r2", "r3"]);
+    assert!(block_on(&mut sim, io.to("r1").fetch_sockets()).unwrap().is_empty());
+    assert_eq!(block_on(&mut sim, io.of("/").all_rooms()).unwrap(), ["r2", "r3"]);
     // Without waiting for the answer: the request is sent all the same.
     drop(io.except("r3").sockets_join("r4"));
     sim.pump();
     assert_eq!(
-        names(&block_on(&mut sim, io.to("r4").fetch_sockets())),
+        names(&block_on(&mut sim, io.to("r4").fetch_sockets()).unwrap()),
         ["c"]
     );
     // Disconnect: the namespace only, then whole connections.
@@ -140,7 +140,7 @@ fn sockets_join_leave_and_disconnect_reach_every_shard() {
         sim.shard(0).stats().sockets + sim.shard(1).stats().sockets,
         0
     );
-    assert!(block_on(&mut sim, io.of("/").all_rooms()).is_empty());
+    assert!(block_on(&mut sim, io.of("/").all_rooms()).unwrap().is_empty());
 }
 
 #[test]
@@ -148,9 +148,9 @@ fn a_socket_by_id_and_what_a_remote_socket_does() {
     let mut sim = Sim::with_shards(named_app(), 2, Instant::now());
     let [(a, a_id), _, (c, c_id)] = three_named(&mut sim);
     let io = sim.io();
-    assert!(block_on(&mut sim, io.socket("/", "nope")).is_none());
-    assert!(block_on(&mut sim, io.socket("/other", &c_id)).is_none());
-    let rc = block_on(&mut sim, io.socket("/", &c_id)).expect("c");
+    assert!(block_on(&mut sim, io.socket("/", "nope")).unwrap().is_none());
+    assert!(block_on(&mut sim, io.socket("/other", &c_id)).unwrap().is_none());
+    let rc = block_on(&mut sim, io.socket("/", &c_id)).unwrap().expect("c");
     assert_eq!(rc.id(), c_id);
     assert_eq!(rc.data::<Player>().unwrap().name, "c");
     assert!(rc.data::<u32>().is_none());
@@ -159,13 +159,13 @@ fn a_socket_by_id_and_what_a_remote_socket_does() {
     assert_eq!(texts(&sim.ws_recv(c)), [r#"42["hi",1]"#]);
     assert!(sim.ws_recv(a).is_empty());
     assert_eq!(block_on(&mut sim, rc.join("r9")), 1);
-    let r9 = block_on(&mut sim, io.to("r9").fetch_sockets());
+    let r9 = block_on(&mut sim, io.to("r9").fetch_sockets()).unwrap();
     assert_eq!(names(&r9), ["c"]);
     assert_eq!(rc.rooms(), [c_id.as_str()], "what it was when fetched");
     block_on(&mut sim, rc.leave("r9"));
-    assert!(block_on(&mut sim, io.to("r9").fetch_sockets()).is_empty());
+    assert!(block_on(&mut sim, io.to("r9").fetch_sockets()).unwrap().is_empty());
     // From a thread: a RemoteSocket is `Send`.
-    let ra = block_on(&mut sim, io.socket("/", &a_id)).expect("a");
+    let ra = block_on(&mut sim, io.socket("/", &a_id)).unwrap().expect("a");
     std::thread::spawn(move || ra.emit("from a thread", &()).unwrap())
         .join()
         .unwrap();
@@ -198,7 +198,7 @@ fn server_event_app(log: Log) -> Arc<App> {
                     .server_side_emit_with_ack("/", "hello", &e.args)
                     .unwrap();
                 let me = s.handle();
-                s.spawn(async move { me.emit("gathered", &answer.await).unwrap() });
+                s.spawn(async move { me.emit("gathered", &answer.await.unwrap()).unwrap() });
             })
         })
         .namespace("/quiet", |ns| ns)
@@ -237,12 +237,14 @@ fn server_side_emit_with_ack_gathers_the_answers() {
     let answers = block_on(
         &mut sim,
         io.server_side_emit_with_ack("/", "hello", &[1]).unwrap(),
-    );
+    )
+    .unwrap();
     assert_eq!(answers, [json!("pong"), json!("pong"), json!("pong")]);
     let answers = block_on(
         &mut sim,
         io.server_side_emit_with_ack("/quiet", "hello", &())
             .unwrap(),
-    );
+    )
+    .unwrap();
     assert!(answers.is_empty(), "every shard answered nothing");
 }
