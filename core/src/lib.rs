@@ -103,8 +103,9 @@ pub mod wire;
 
 pub use api::{
     AckFuture, AckSender, AllRooms, AppBuilder, BroadcastAckFuture, BroadcastOperator,
-    EngineBuilder, EngineMode, EngineSocket, FetchSockets, Inbound, Io, IoOperator, Local, Namespace,
-    Operator, OwnedEvent, Reach, Remote, RemoteSocket, Selection, Socket, SocketIoMode, SocketRef,
+    EngineBuilder, EngineMode, EngineSocket, FetchSockets, Inbound, Io, IoOperator, Local,
+    Namespace, Operator, OwnedEvent, Reach, Remote, RemoteSocket, Selection, Socket, SocketIoMode,
+    SocketRef,
 };
 pub use config::{Config, Cookie, Cors, TransportKind};
 pub use engine::{
@@ -114,7 +115,7 @@ pub use engine::{
 pub use id::{ConnId, NsId, SessionId, SocketId};
 pub use mesh::{
     Answer, ClusterEvent, ClusterPart, ClusterPort, Count, MeshMessage, MeshPost, MeshTarget,
-    RequestError, RequestKind, SocketInfo,
+    Request, RequestError, RequestKind, SocketInfo,
 };
 pub use pairs::Pairs;
 pub use shard::{App, LocalTask, Shard, SharedShard, Stats};

@@ -73,9 +73,15 @@ pub enum ClusterEvent {
     /// waits for an answer ([`Request::wants_cluster_answer`]), the adapter gives the other
     /// servers' part with [`Request::answer_cluster`] or [`Request::fail_cluster`].
     Request(Arc<Request>),
-    /// A namespace exists on this server now (a child of a dynamic namespace, when first
-    /// made; the static ones are [`App::namespace_names`](crate::App::namespace_names)).
-    Namespace(Box<str>),
+    /// A child of a dynamic namespace exists on this server now (the static namespaces are
+    /// [`App::namespace_names`](crate::App::namespace_names)): its name, and the name of the
+    /// dynamic namespace it belongs to (a broadcast to that name reaches every child).
+    Namespace {
+        /// The child's name.
+        name: Box<str>,
+        /// The dynamic namespace's name (its pattern).
+        parent: Box<str>,
+    },
     /// This server's sockets answered a fetch the adapter asked for with `token`.
     Fetched {
         /// The adapter's token.

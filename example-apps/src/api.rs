@@ -143,8 +143,16 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
         let Some((io, room, ack)) = room_request(&socket, event) else {
             return;
         };
-        let kicked = io.of("/").to(&room).disconnect_sockets(true).await;
-        let _ = ack.send(&kicked);
+        // Counted first: in a cluster, the other servers disconnect theirs without answering.
+        let there = match io.of("/").to(&room).fetch_sockets().await {
+            Ok(sockets) => sockets.len(),
+            Err(e) => {
+                let _ = ack.send(&json!({ "error": e.message }));
+                return;
+            }
+        };
+        io.of("/").to(&room).disconnect_sockets(true).await;
+        let _ = ack.send(&there);
     })
     .on_async("move", |socket, event| async move {
         let (Ok(from), Ok(to)) = (event.args.arg::<String>(0), event.args.arg::<String>(1)) else {

@@ -50,6 +50,10 @@ pub struct Flags {
     /// `connect_timeout`, in milliseconds (45000).
     #[arg(long)]
     pub connect_timeout_ms: Option<u64>,
+    /// Joins the cluster of servers sharing this Redis (`redis://[:password@]host[:port][/db]`),
+    /// as `@socket.io/redis-adapter` does.
+    #[arg(long, value_name = "URL")]
+    pub redis: Option<String>,
 }
 
 fn default_shards() -> usize {
@@ -90,11 +94,11 @@ pub fn serve<R: Runtime>(flags: &Flags, app: Arc<App>) -> ExitCode {
         .with_writer(std::io::stderr)
         .try_init();
     let addr = flags.addr();
-    let server = match Server::<R>::builder(app)
-        .bind(addr)
-        .shards(flags.shards)
-        .start()
-    {
+    let mut builder = Server::<R>::builder(app).bind(addr).shards(flags.shards);
+    if let Some(url) = &flags.redis {
+        builder = builder.redis(url);
+    }
+    let server = match builder.start() {
         Ok(server) => server,
         Err(e) => {
             eprintln!("cannot listen on {addr}: {e}");

@@ -50,6 +50,8 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod adapter;
+mod bridge;
 pub mod classic;
 pub mod connection;
 pub mod sharded;

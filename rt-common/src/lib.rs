@@ -50,6 +50,7 @@
 //! ```
 #![deny(missing_docs)]
 
+mod cluster;
 #[cfg(feature = "conformance")]
 pub mod conformance;
 mod conn;
@@ -61,6 +62,7 @@ mod sys;
 mod task;
 
 pub use corelay_core::Io;
+pub use corelay_redis::adapter::AdapterConfig as RedisOptions;
 #[cfg(feature = "tokio-io")]
 pub use runtime::TokioIo;
 pub use runtime::{Runtime, Stream};

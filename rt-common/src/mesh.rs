@@ -12,8 +12,12 @@ use std::net::SocketAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::task::{Poll, Waker};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use corelay_core::{MeshMessage, MeshPost, MeshTarget};
+use corelay_core::{ClusterPort, MeshMessage, MeshPost, MeshTarget};
+
+use crate::cluster::ClusterInbox;
 
 /// What crosses to a shard's thread.
 #[derive(Debug)]
@@ -38,6 +42,8 @@ struct Inbox {
 #[derive(Debug)]
 pub(crate) struct Mesh {
     inboxes: Vec<Mutex<Inbox>>,
+    /// The cluster adapter's inbox, when the server has one.
+    cluster: Option<Arc<ClusterInbox>>,
 }
 
 fn lock(m: &Mutex<Inbox>) -> MutexGuard<'_, Inbox> {
@@ -45,7 +51,7 @@ fn lock(m: &Mutex<Inbox>) -> MutexGuard<'_, Inbox> {
 }
 
 impl Mesh {
-    pub(crate) fn new(shards: usize) -> Mesh {
+    pub(crate) fn new(shards: usize, cluster: Option<Arc<ClusterInbox>>) -> Mesh {
         let inboxes = (0..shards)
             .map(|_| {
                 Mutex::new(Inbox {
@@ -54,7 +60,7 @@ impl Mesh {
                 })
             })
             .collect();
-        Mesh { inboxes }
+        Mesh { inboxes, cluster }
     }
 
     /// Delivers an envelope to shard `shard`, waking it if it was idle.
@@ -132,5 +138,9 @@ impl MeshPost for Mesh {
 
     fn post(&self, shard: usize, message: MeshMessage) {
         self.send(shard, Envelope::Mesh(message));
+    }
+
+    fn cluster(&self) -> Option<&dyn ClusterPort> {
+        self.cluster.as_deref().map(|c| c as &dyn ClusterPort)
     }
 }

@@ -57,6 +57,10 @@ pub trait Runtime: Sized + 'static {
 
     /// Registers a connection that another shard handed over.
     fn adopt(stream: std::net::TcpStream) -> io::Result<Self::Stream>;
+
+    /// Opens a connection to `addr`, with `TCP_NODELAY` set (the cluster adapter's links to
+    /// Redis).
+    fn connect(addr: SocketAddr) -> impl Future<Output = io::Result<Self::Stream>>;
 }
 
 /// A connected TCP socket of a [`Runtime`], driven by readiness.

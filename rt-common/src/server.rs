@@ -7,8 +7,13 @@ use std::net::SocketAddr;
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 
-use corelay_core::{App, Io};
+use std::time::{Duration, Instant};
 
+use corelay_core::{App, Inbound, Io};
+use corelay_redis::adapter::{Adapter, AdapterConfig};
+use corelay_redis::connection::RedisUrl;
+
+use crate::cluster::{self, ClusterInbox};
 use crate::mesh::Mesh;
 use crate::runtime::Runtime;
 use crate::shard::{self, Start};
@@ -34,7 +39,12 @@ pub struct ServerBuilder<R: Runtime> {
     shards: usize,
     pin: bool,
     options: R::Options,
+    redis: Option<(String, AdapterConfig)>,
 }
+
+/// How long [`ServerBuilder::start`] waits for Redis before it goes on without it (the
+/// adapter keeps trying in the background).
+const REDIS_START_WAIT: Duration = Duration::from_secs(5);
 
 impl<R: Runtime> fmt::Debug for ServerBuilder<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -43,6 +53,7 @@ impl<R: Runtime> fmt::Debug for ServerBuilder<R> {
             .field("shards", &self.shards)
             .field("pin", &self.pin)
             .field("options", &self.options)
+            .field("redis", &self.redis.as_ref().map(|(_, o)| o))
             .finish_non_exhaustive()
     }
 }
@@ -56,7 +67,24 @@ impl<R: Runtime> ServerBuilder<R> {
             shards: std::thread::available_parallelism().map_or(1, |n| n.get()),
             pin: false,
             options: R::Options::default(),
+            redis: None,
         }
+    }
+
+    /// Joins the cluster of servers sharing the Redis server at `url`
+    /// (`redis://[[user]:password@]host[:port][/db]`) as `@socket.io/redis-adapter` does
+    /// (`createAdapter`): broadcasts and requests reach the sockets of every server of the
+    /// cluster, Node's included. One subscriber and one publisher connection per server,
+    /// on a thread of its own beside the shards.
+    pub fn redis(self, url: &str) -> Self {
+        self.redis_with(url, AdapterConfig::default())
+    }
+
+    /// As [`ServerBuilder::redis`], with the adapter's options (`key`, `requests_timeout`,
+    /// `publish_on_specific_response_channel`).
+    pub fn redis_with(mut self, url: &str, options: AdapterConfig) -> Self {
+        self.redis = Some((url.to_owned(), options));
+        self
     }
 
     /// The address to listen on (127.0.0.1:3000 by default; port 0 picks a free port).
@@ -94,7 +122,17 @@ impl<R: Runtime> ServerBuilder<R> {
     /// shard, after stopping the shards already started.
     pub fn start(self) -> io::Result<RunningServer> {
         let count = self.shards;
-        let mesh = Arc::new(Mesh::new(count));
+        let redis = match &self.redis {
+            Some((url, options)) => {
+                let url = RedisUrl::parse(url).map_err(|e| {
+                    io::Error::new(io::ErrorKind::InvalidInput, format!("{url}: {e}"))
+                })?;
+                Some((url, options.clone()))
+            }
+            None => None,
+        };
+        let inbox = redis.as_ref().map(|_| ClusterInbox::new());
+        let mesh = Arc::new(Mesh::new(count, inbox.clone()));
         let stop = ShutdownHandle(Arc::new(Stopper(mesh.clone())));
         let mut threads = Vec::with_capacity(count);
         let mut addr = self.addr;
@@ -142,6 +180,21 @@ impl<R: Runtime> ServerBuilder<R> {
                 }
             }
         }
+        let cluster = match (redis, inbox) {
+            (Some((url, options)), Some(inbox)) => {
+                match self.start_cluster(url, options, &mesh, inbox.clone()) {
+                    Ok(thread) => Some((inbox, thread)),
+                    Err(e) => {
+                        mesh.stop_all();
+                        for thread in threads {
+                            let _ = thread.join();
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+            _ => None,
+        };
         tracing::info!("{count} shard(s) on {io_driver}, listening on {addr}");
         Ok(RunningServer {
             local_addr: addr,
@@ -149,7 +202,37 @@ impl<R: Runtime> ServerBuilder<R> {
             io: Io::new(mesh),
             stop,
             io_driver,
+            cluster,
         })
+    }
+
+    /// Starts the Redis adapter's thread and waits (a bounded time) until it hears the
+    /// cluster.
+    fn start_cluster(
+        &self,
+        url: RedisUrl,
+        options: AdapterConfig,
+        mesh: &Arc<Mesh>,
+        inbox: Arc<ClusterInbox>,
+    ) -> io::Result<std::thread::JoinHandle<()>> {
+        use std::hash::{BuildHasher, Hasher};
+        let seed = std::collections::hash_map::RandomState::new()
+            .build_hasher()
+            .finish();
+        let inbound = Inbound::new(mesh.clone());
+        let namespaces = self.app.namespace_names();
+        let adapter = Adapter::new(options, url, inbound, namespaces, seed, Instant::now())
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+        let uid = adapter.uid().to_owned();
+        let (ready, heard) = mpsc::sync_channel(1);
+        let thread = cluster::spawn::<R>(self.options.clone(), adapter, inbox, ready)?;
+        match heard.recv_timeout(REDIS_START_WAIT) {
+            Ok(()) => tracing::info!("joined the Redis cluster as {uid}"),
+            Err(_) => tracing::warn!(
+                "Redis not reachable after {REDIS_START_WAIT:?}: serving locally, still trying"
+            ),
+        }
+        Ok(thread)
     }
 }
 
@@ -195,6 +278,8 @@ pub struct RunningServer {
     io: Io,
     stop: ShutdownHandle,
     io_driver: &'static str,
+    /// The cluster adapter's inbox and thread.
+    cluster: Option<(Arc<ClusterInbox>, std::thread::JoinHandle<()>)>,
 }
 
 impl fmt::Debug for RunningServer {
@@ -241,7 +326,12 @@ impl RunningServer {
 
     /// Waits until every shard has stopped; an error when one stopped by a panic.
     pub fn wait(self) -> Result<(), ServerError> {
-        let RunningServer { threads, stop, .. } = self;
+        let RunningServer {
+            threads,
+            stop,
+            cluster,
+            ..
+        } = self;
         let mut outcome = Ok(());
         for (shard, thread) in threads.into_iter().enumerate() {
             let result = thread.join().unwrap_or_else(|payload| {
@@ -253,6 +343,10 @@ impl RunningServer {
             if outcome.is_ok() {
                 outcome = result;
             }
+        }
+        if let Some((inbox, thread)) = cluster {
+            inbox.close();
+            let _ = thread.join();
         }
         drop(stop);
         outcome

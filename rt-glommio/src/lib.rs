@@ -149,6 +149,12 @@ impl corelay_rt::Runtime for Glommio {
             stream,
         ))))
     }
+
+    async fn connect(addr: SocketAddr) -> io::Result<Stream> {
+        let stream = TcpStream::connect(addr).await.map_err(io::Error::from)?;
+        stream.set_nodelay(true).map_err(io::Error::from)?;
+        Ok(Stream::new(stream))
+    }
 }
 
 /// A glommio TCP stream, as the driver uses it.

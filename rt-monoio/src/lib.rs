@@ -185,6 +185,12 @@ impl corelay_rt::Runtime for Monoio {
         stream.set_nonblocking(true)?;
         poll_io(TcpStream::from_std(stream)?)
     }
+
+    async fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        poll_io(stream)
+    }
 }
 
 /// A monoio stream in readiness ("poll-io") mode.

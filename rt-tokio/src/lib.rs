@@ -84,6 +84,12 @@ impl corelay_rt::Runtime for Tokio {
     fn adopt(stream: std::net::TcpStream) -> io::Result<Self::Stream> {
         tokio::net::TcpStream::from_std(stream).map(TokioIo)
     }
+
+    async fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(TokioIo(stream))
+    }
 }
 
 /// The README's code, compiled by `cargo test --doc` (its example uses this crate).

@@ -100,7 +100,12 @@ impl Inbound {
         let packets = encode_event(&to.nsp, event, id, args)?;
         let rooms = Selection::names(&to.rooms);
         let except = Selection::names(&to.except);
-        Ok(Broadcast::new(to.nsp.as_str().into(), rooms, except, packets))
+        Ok(Broadcast::new(
+            to.nsp.as_str().into(),
+            rooms,
+            except,
+            packets,
+        ))
     }
 
     /// Another server's broadcast: `event` with `args` (a tuple is several arguments, as in

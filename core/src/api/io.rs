@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use super::operator::{IoOperator, Remote};
 use super::RemoteSocket;
-use crate::mesh::{Answer, ClusterEvent, RequestError, Count, Gather, MeshMessage, MeshPost, Op, Request};
+use crate::mesh::{
+    Answer, ClusterEvent, Count, Gather, MeshMessage, MeshPost, Op, Request, RequestError,
+};
 use crate::shard::Shard;
 use crate::socketio::payload::args_value;
 use crate::socketio::{check_name, EmitError, RoomNames};

@@ -16,8 +16,8 @@ mod socket;
 mod socket_ref;
 
 pub use ack::{AckFuture, AckSender, BroadcastAckFuture};
-pub use cluster::{Inbound, Selection};
 pub use builder::{AppBuilder, EngineBuilder, EngineMode, Namespace, SocketIoMode};
+pub use cluster::{Inbound, Selection};
 pub use engine_socket::EngineSocket;
 pub use io::Io;
 pub use operator::{

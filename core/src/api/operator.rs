@@ -352,7 +352,10 @@ impl Reach for Local<'_> {
     }
 
     fn clustered(&self) -> bool {
-        self.shard.post.as_ref().is_some_and(|p| p.cluster().is_some())
+        self.shard
+            .post
+            .as_ref()
+            .is_some_and(|p| p.cluster().is_some())
     }
 
     fn io(&self) -> Option<Io> {

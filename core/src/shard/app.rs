@@ -179,6 +179,13 @@ impl App {
             .collect()
     }
 
+    /// The name a namespace (or dynamic namespace) was built with.
+    pub(crate) fn name_of(&self, tag: u32) -> &str {
+        self.namespaces()
+            .get(tag as usize)
+            .map_or("", |n| n.name.as_str())
+    }
+
     pub(crate) fn static_namespaces(&self) -> Vec<(Arc<str>, u32)> {
         let all = self.namespaces().iter().enumerate();
         all.filter(|(_, n)| n.matcher.is_none())

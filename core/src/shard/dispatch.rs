@@ -158,14 +158,15 @@ impl Shard {
 
     /// A namespace is there: its room changes are logged if it has adapter listeners.
     pub(crate) fn namespace_added(&mut self, ns: NsId) {
-        let entry = self.sio.entry(ns);
-        if entry.child {
+        let tag = self.sio.entry(ns).tag;
+        if self.sio.entry(ns).child {
             if let Some(cluster) = self.post.as_ref().and_then(|p| p.cluster()) {
-                let name = self.sio.name(ns).into();
-                cluster.send(crate::mesh::ClusterEvent::Namespace(name));
+                cluster.send(crate::mesh::ClusterEvent::Namespace {
+                    name: self.sio.name(ns).into(),
+                    parent: self.app.name_of(tag).into(),
+                });
             }
         }
-        let tag = self.sio.entry(ns).tag;
         if self
             .app
             .handlers(tag)

@@ -100,10 +100,14 @@ impl Broadcast {
         }
     }
 
-    /// The acknowledgements' time is up: whatever has not come is missing.
+    /// The acknowledgements' time is up: whatever has not come is missing (nothing changes
+    /// when everything came).
     pub fn cluster_expire(&self) {
         if let Some(g) = &self.ack {
             g.update(|s| {
+                if s.done() {
+                    return;
+                }
                 s.shards = 0;
                 s.missing = s.expected.saturating_sub(s.answers.len());
                 s.expired = true;

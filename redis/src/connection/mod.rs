@@ -254,6 +254,12 @@ impl Connection {
         self.state == State::Ready
     }
 
+    /// Whether it is ready and every command and subscription sent so far has been answered
+    /// (a subscriber is then hearing every channel it holds).
+    pub fn is_settled(&self) -> bool {
+        self.is_ready() && self.pending.is_empty() && self.queued.is_empty()
+    }
+
     /// The classic channels subscribed to (or to be, once connected).
     pub fn channels(&self) -> impl Iterator<Item = &Bytes> {
         self.channels.iter()

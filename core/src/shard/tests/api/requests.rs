@@ -90,8 +90,9 @@ fn fetch_sockets_finds_the_sockets_of_every_shard_with_rooms_and_data() {
     assert_eq!(all[1].data_value(), &json!({"name": "b"}));
     assert_eq!(all[1].namespace(), "/");
     assert_eq!(all[1].handshake().auth, json!({"name": "b"}));
-    let fetch =
-        |sim: &mut Sim, op: crate::IoOperator<'_>| names(&block_on(sim, op.fetch_sockets()).unwrap());
+    let fetch = |sim: &mut Sim, op: crate::IoOperator<'_>| {
+        names(&block_on(sim, op.fetch_sockets()).unwrap())
+    };
     assert_eq!(fetch(&mut sim, io.to("r1")), ["a", "b"]);
     assert_eq!(fetch(&mut sim, io.in_("r2")), ["b"]);
     assert_eq!(fetch(&mut sim, io.of("/").to("r1").except("r2")), ["a"]);
@@ -114,8 +115,13 @@ fn sockets_join_leave_and_disconnect_reach_every_shard() {
     assert_eq!(names(&r3), ["a", "b"]);
     let left = block_on(&mut sim, io.of("/").sockets_leave("r1"));
     assert_eq!(left, 3);
-    assert!(block_on(&mut sim, io.to("r1").fetch_sockets()).unwrap().is_empty());
-    assert_eq!(block_on(&mut sim, io.of("/").all_rooms()).unwrap(), ["r2", "r3"]);
+    assert!(block_on(&mut sim, io.to("r1").fetch_sockets())
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        block_on(&mut sim, io.of("/").all_rooms()).unwrap(),
+        ["r2", "r3"]
+    );
     // Without waiting for the answer: the request is sent all the same.
     drop(io.except("r3").sockets_join("r4"));
     sim.pump();
@@ -140,7 +146,9 @@ fn sockets_join_leave_and_disconnect_reach_every_shard() {
         sim.shard(0).stats().sockets + sim.shard(1).stats().sockets,
         0
     );
-    assert!(block_on(&mut sim, io.of("/").all_rooms()).unwrap().is_empty());
+    assert!(block_on(&mut sim, io.of("/").all_rooms())
+        .unwrap()
+        .is_empty());
 }
 
 #[test]
@@ -148,9 +156,15 @@ fn a_socket_by_id_and_what_a_remote_socket_does() {
     let mut sim = Sim::with_shards(named_app(), 2, Instant::now());
     let [(a, a_id), _, (c, c_id)] = three_named(&mut sim);
     let io = sim.io();
-    assert!(block_on(&mut sim, io.socket("/", "nope")).unwrap().is_none());
-    assert!(block_on(&mut sim, io.socket("/other", &c_id)).unwrap().is_none());
-    let rc = block_on(&mut sim, io.socket("/", &c_id)).unwrap().expect("c");
+    assert!(block_on(&mut sim, io.socket("/", "nope"))
+        .unwrap()
+        .is_none());
+    assert!(block_on(&mut sim, io.socket("/other", &c_id))
+        .unwrap()
+        .is_none());
+    let rc = block_on(&mut sim, io.socket("/", &c_id))
+        .unwrap()
+        .expect("c");
     assert_eq!(rc.id(), c_id);
     assert_eq!(rc.data::<Player>().unwrap().name, "c");
     assert!(rc.data::<u32>().is_none());
@@ -163,9 +177,13 @@ fn a_socket_by_id_and_what_a_remote_socket_does() {
     assert_eq!(names(&r9), ["c"]);
     assert_eq!(rc.rooms(), [c_id.as_str()], "what it was when fetched");
     block_on(&mut sim, rc.leave("r9"));
-    assert!(block_on(&mut sim, io.to("r9").fetch_sockets()).unwrap().is_empty());
+    assert!(block_on(&mut sim, io.to("r9").fetch_sockets())
+        .unwrap()
+        .is_empty());
     // From a thread: a RemoteSocket is `Send`.
-    let ra = block_on(&mut sim, io.socket("/", &a_id)).unwrap().expect("a");
+    let ra = block_on(&mut sim, io.socket("/", &a_id))
+        .unwrap()
+        .expect("a");
     std::thread::spawn(move || ra.emit("from a thread", &()).unwrap())
         .join()
         .unwrap();
