@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context, Wake, Waker};
 use std::time::{Duration, Instant};
 
-use crate::mesh::{MeshMessage, MeshPost, MeshTarget};
+use crate::mesh::{ClusterEvent, ClusterPort, MeshMessage, MeshPost, MeshTarget};
 use crate::wire::ws::{self, OpCode};
 use crate::{Action, App, ConnId, LocalTask, Shard, SharedShard};
 
@@ -86,6 +86,18 @@ struct Mail {
     queue: Mutex<Vec<(usize, MeshMessage)>>,
     /// Set when the queue may hold something (spares a drain the lock).
     posted: AtomicBool,
+    /// What the shards tell a cluster adapter ([`Sim::with_cluster`]).
+    cluster: Option<ClusterMail>,
+}
+
+/// The cluster port of a [`Sim`]: events wait for [`Sim::take_cluster_events`].
+#[derive(Debug, Default)]
+struct ClusterMail(Mutex<Vec<ClusterEvent>>);
+
+impl ClusterPort for ClusterMail {
+    fn send(&self, event: ClusterEvent) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(event);
+    }
 }
 
 impl MeshPost for Mail {
@@ -99,6 +111,10 @@ impl MeshPost for Mail {
             .unwrap_or_else(|e| e.into_inner())
             .push((shard, message));
         self.posted.store(true, Ordering::Release);
+    }
+
+    fn cluster(&self) -> Option<&dyn ClusterPort> {
+        self.cluster.as_ref().map(|c| c as &dyn ClusterPort)
     }
 }
 
@@ -146,12 +162,37 @@ impl Sim {
     /// `n` shards serving `app`, with reproducible ids, from `start`; clients connect to
     /// shard 0 unless [`Sim::connect_to`] says otherwise.
     pub fn with_shards(app: Arc<App>, n: usize, start: Instant) -> Sim {
+        Self::make(app, n, start, false)
+    }
+
+    /// As [`Sim::with_shards`], for a server of a cluster: what its shards tell the cluster
+    /// adapter waits for [`Sim::take_cluster_events`], and [`Sim::mesh`] is where an adapter
+    /// acts on the shards.
+    pub fn with_cluster(app: Arc<App>, n: usize, start: Instant) -> Sim {
+        Self::make(app, n, start, true)
+    }
+
+    /// What the shards told the cluster adapter since the last call.
+    pub fn take_cluster_events(&self) -> Vec<ClusterEvent> {
+        let Some(cluster) = &self.mail.cluster else {
+            return Vec::new();
+        };
+        std::mem::take(&mut *cluster.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// The mesh of the shards, as an adapter (or an [`Io`](crate::Io)) posts to it.
+    pub fn mesh(&self) -> Arc<dyn MeshPost> {
+        self.mail.clone()
+    }
+
+    fn make(app: Arc<App>, n: usize, start: Instant, cluster: bool) -> Sim {
         let now = start;
         let seed = |i: usize| if n == 1 { 7 } else { 11 + i as u64 };
         let mail = Arc::new(Mail {
             shards: n,
             queue: Mutex::new(Vec::new()),
             posted: AtomicBool::new(false),
+            cluster: cluster.then(ClusterMail::default),
         });
         Sim {
             shards: (0..n)
