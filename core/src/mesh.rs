@@ -53,6 +53,12 @@ pub trait MeshPost: Send + Sync + 'static {
 pub trait ClusterPort: Send + Sync + 'static {
     /// Hands `event` to the adapter.
     fn send(&self, event: ClusterEvent);
+
+    /// Whether the adapter wants to hear of rooms made and emptied
+    /// ([`ClusterEvent::Room`]); false by default.
+    fn wants_rooms(&self) -> bool {
+        false
+    }
 }
 
 /// What the shards of a server tell its cluster adapter: what they do that other servers must
@@ -81,6 +87,18 @@ pub enum ClusterEvent {
         name: Box<str>,
         /// The dynamic namespace's name (its pattern).
         parent: Box<str>,
+    },
+    /// A shard made a room (its first member joined) or emptied one (its last member left);
+    /// only when [`ClusterPort::wants_rooms`]. A socket's own room (its id) counts too.
+    Room {
+        /// The namespace.
+        nsp: Box<str>,
+        /// The room.
+        room: Box<str>,
+        /// Made (true) or emptied (false).
+        made: bool,
+        /// When made: whether it is a socket's own room (named by its id).
+        private: bool,
     },
     /// This server's sockets answered a fetch the adapter asked for with `token`.
     Fetched {

@@ -54,6 +54,10 @@ pub struct Flags {
     /// as `@socket.io/redis-adapter` does.
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// With `--redis`: the sharded adapter (`createShardedAdapter`, Redis 7 sharded pub/sub)
+    /// instead of the classic one.
+    #[arg(long, requires = "redis")]
+    pub redis_sharded: bool,
 }
 
 fn default_shards() -> usize {
@@ -96,7 +100,11 @@ pub fn serve<R: Runtime>(flags: &Flags, app: Arc<App>) -> ExitCode {
     let addr = flags.addr();
     let mut builder = Server::<R>::builder(app).bind(addr).shards(flags.shards);
     if let Some(url) = &flags.redis {
-        builder = builder.redis(url);
+        let options = match flags.redis_sharded {
+            true => corelay_rt::RedisOptions::sharded(),
+            false => corelay_rt::RedisOptions::default(),
+        };
+        builder = builder.redis_with(url, options);
     }
     let server = match builder.start() {
         Ok(server) => server,

@@ -41,15 +41,18 @@ struct InboxState {
 #[derive(Debug)]
 pub(crate) struct ClusterInbox {
     state: Mutex<InboxState>,
+    /// Whether the adapter wants the shards' rooms (the sharded adapter's dynamic modes).
+    rooms: bool,
 }
 
 impl ClusterInbox {
-    pub(crate) fn new() -> Arc<ClusterInbox> {
+    pub(crate) fn new(rooms: bool) -> Arc<ClusterInbox> {
         Arc::new(ClusterInbox {
             state: Mutex::new(InboxState {
                 open: true,
                 ..InboxState::default()
             }),
+            rooms,
         })
     }
 
@@ -90,6 +93,10 @@ impl ClusterInbox {
 }
 
 impl ClusterPort for ClusterInbox {
+    fn wants_rooms(&self) -> bool {
+        self.rooms
+    }
+
     fn send(&self, event: ClusterEvent) {
         let mut state = self.lock();
         if state.open && state.items.len() < MAX_PENDING {

@@ -81,7 +81,8 @@ impl<R: Runtime> ServerBuilder<R> {
     }
 
     /// As [`ServerBuilder::redis`], with the adapter's options (`key`, `requests_timeout`,
-    /// `publish_on_specific_response_channel`).
+    /// `publish_on_specific_response_channel`, and the variant: `RedisOptions::sharded()` is
+    /// Node's `createShardedAdapter`).
     pub fn redis_with(mut self, url: &str, options: AdapterConfig) -> Self {
         self.redis = Some((url.to_owned(), options));
         self
@@ -131,7 +132,9 @@ impl<R: Runtime> ServerBuilder<R> {
             }
             None => None,
         };
-        let inbox = redis.as_ref().map(|_| ClusterInbox::new());
+        let inbox = redis
+            .as_ref()
+            .map(|(_, options)| ClusterInbox::new(options.wants_rooms()));
         let mesh = Arc::new(Mesh::new(count, inbox.clone()));
         let stop = ShutdownHandle(Arc::new(Stopper(mesh.clone())));
         let mut threads = Vec::with_capacity(count);

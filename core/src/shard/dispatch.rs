@@ -159,6 +159,9 @@ impl Shard {
     /// A namespace is there: its room changes are logged if it has adapter listeners.
     pub(crate) fn namespace_added(&mut self, ns: NsId) {
         let tag = self.sio.entry(ns).tag;
+        if self.cluster_wants_rooms() {
+            self.sio.log_rooms(ns);
+        }
         if self.sio.entry(ns).child {
             if let Some(cluster) = self.post.as_ref().and_then(|p| p.cluster()) {
                 cluster.send(crate::mesh::ClusterEvent::Namespace {
@@ -176,14 +179,41 @@ impl Shard {
         }
     }
 
-    /// Hands the logged room changes to the adapter listeners of their namespaces.
+    /// Whether the cluster adapter wants to hear of rooms.
+    pub(crate) fn cluster_wants_rooms(&self) -> bool {
+        let cluster = self.post.as_ref().and_then(|p| p.cluster());
+        cluster.is_some_and(|c| c.wants_rooms())
+    }
+
+    /// Hands the logged room changes to the adapter listeners of their namespaces (and to the
+    /// cluster adapter, when it wants them).
     pub(crate) fn flush_room_events(&mut self) {
         let events = self.sio.take_room_events();
         if events.is_empty() {
             return;
         }
         let app = self.app.clone();
+        let cluster = self.post.clone();
+        let cluster = cluster
+            .as_ref()
+            .and_then(|p| p.cluster())
+            .filter(|c| c.wants_rooms());
         for (ns, event) in events {
+            if let Some(cluster) = cluster {
+                let made = match &event {
+                    crate::socketio::RoomEvent::Create(room) => Some((room, true)),
+                    crate::socketio::RoomEvent::Delete(room) => Some((room, false)),
+                    _ => None,
+                };
+                if let Some((room, made)) = made {
+                    cluster.send(crate::mesh::ClusterEvent::Room {
+                        nsp: self.sio.name(ns).into(),
+                        room: room.clone(),
+                        made,
+                        private: made && self.sio.socket_by_id(room).is_some(),
+                    });
+                }
+            }
             let Some(h) = app.handlers(self.sio.entry(ns).tag) else {
                 continue;
             };

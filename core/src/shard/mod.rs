@@ -175,6 +175,10 @@ impl Shard {
     pub fn set_mesh(&mut self, post: Arc<dyn MeshPost>) {
         self.post = Some(post);
         self.register_local();
+        if self.cluster_wants_rooms() {
+            let namespaces: Vec<_> = self.sio.namespaces().collect();
+            namespaces.into_iter().for_each(|ns| self.sio.log_rooms(ns));
+        }
     }
 
     /// Tells the shard what time it is on the wall clock: `at` was `unix_ms` milliseconds

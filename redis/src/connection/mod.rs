@@ -395,6 +395,17 @@ impl Connection {
         self.send(args, true)
     }
 
+    /// `PUBSUB SHARDNUMSUB channel` (Redis 7): how many clients are subscribed to the shard
+    /// channel; the reply comes as [`Event::NumSub`].
+    pub fn pubsub_shardnumsub(&mut self, channel: Bytes) -> Token {
+        let args = vec![
+            Bytes::from_static(b"PUBSUB"),
+            Bytes::from_static(b"SHARDNUMSUB"),
+            channel,
+        ];
+        self.send(args, true)
+    }
+
     /// Any command, its name first (`["GET", "key"]`); the reply comes as [`Event::Reply`].
     /// Subscription commands must go through [`subscribe`](Self::subscribe) and its kin, which
     /// keep the sets a reconnect re-issues.

@@ -38,6 +38,15 @@
 //! published while the publisher is down waits in its queue (bounded) and goes out once it is
 //! back. Nothing here ever waits: the shards deliver locally whatever Redis does.
 
+//!
+//! The sharded variant ([`Variant::Sharded`], Node's `createShardedAdapter`) speaks the same
+//! through `SPUBLISH`/`SSUBSCRIBE`: one channel per namespace and one per server for the
+//! answers, plus (in the `dynamic` subscription modes) one per room this server has, which the
+//! shards report as they make and empty rooms; `all_rooms` stays local there, as in Node, and
+//! the servers are counted with `PUBSUB SHARDNUMSUB`.
+
+mod dialect;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -49,21 +58,28 @@ use corelay_core::{
 };
 use rmpv::Value;
 
+pub use crate::sharded::SubscriptionMode;
+pub use dialect::Variant;
+
 use crate::bridge;
-use crate::classic::{self, BroadcastMessage, Request as Wire, Response};
+use crate::classic;
 use crate::connection::{Connection, Event, RedisUrl, SubscriptionKind, Token, UrlError};
 use crate::{BroadcastFlags, BroadcastOptions, Packet};
+use dialect::{Carries, Incoming, Msg, Reply};
 
 /// The adapter's settings, with Node's option names.
 #[derive(Debug, Clone)]
 pub struct AdapterConfig {
-    /// The channel prefix (`key`, default `socket.io`).
+    /// The channel prefix (`key` of the classic adapter, `channelPrefix` of the sharded one;
+    /// default `socket.io`).
     pub key: String,
     /// How long a request waits for the other servers (`requestsTimeout`, default 5 s).
     pub requests_timeout: Duration,
     /// Answer on the asker's own response channel (`publishOnSpecificResponseChannel`,
-    /// default false).
+    /// default false; classic only).
     pub publish_on_specific_response_channel: bool,
+    /// Classic (`createAdapter`, the default) or sharded (`createShardedAdapter`).
+    pub variant: Variant,
 }
 
 impl Default for AdapterConfig {
@@ -72,7 +88,26 @@ impl Default for AdapterConfig {
             key: classic::DEFAULT_KEY.to_owned(),
             requests_timeout: Duration::from_secs(5),
             publish_on_specific_response_channel: false,
+            variant: Variant::Classic,
         }
+    }
+}
+
+impl AdapterConfig {
+    /// The sharded adapter's defaults (`createShardedAdapter`: subscription mode `dynamic`).
+    pub fn sharded() -> Self {
+        AdapterConfig {
+            variant: Variant::Sharded(SubscriptionMode::Dynamic),
+            ..AdapterConfig::default()
+        }
+    }
+
+    /// Whether the shards must report the rooms they make and empty.
+    pub fn wants_rooms(&self) -> bool {
+        matches!(
+            self.variant,
+            Variant::Sharded(SubscriptionMode::Dynamic | SubscriptionMode::DynamicPrivate)
+        )
     }
 }
 
@@ -81,7 +116,7 @@ impl Default for AdapterConfig {
 pub enum Link {
     /// Subscribed to the cluster's channels.
     Subscriber,
-    /// Publishes, and asks `PUBSUB NUMSUB`.
+    /// Publishes, and counts the servers (`PUBSUB NUMSUB`).
     Publisher,
 }
 
@@ -111,20 +146,13 @@ pub enum Action {
 /// at most 500).
 const MAX_BACKOFF: Duration = Duration::from_millis(500);
 
-/// What a channel carries, for one namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Carries {
-    Requests,
-    Responses,
-}
-
 /// A request of this server's, waiting for the other servers.
 #[derive(Debug)]
-enum Outgoing {
+enum Pending {
     /// A fetch, `all_rooms` or server-side event with acknowledgements.
     Request {
         request: Arc<Request>,
-        /// Servers subscribed, this one included, once known.
+        /// Servers counted, this one included, once known.
         servers: Option<usize>,
         received: usize,
         sockets: Vec<SocketInfo>,
@@ -139,25 +167,12 @@ enum Outgoing {
 /// done.
 #[derive(Debug)]
 struct Job {
-    /// The asker, for `publishOnSpecificResponseChannel`.
+    /// The asker.
     uid: String,
     request_id: String,
     nsp: String,
-    kind: JobKind,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum JobKind {
-    /// SOCKETS: socket ids.
-    Sockets,
-    /// REMOTE_FETCH: sockets.
-    Fetch,
-    /// ALL_ROOMS.
-    Rooms,
-    /// SERVER_SIDE_EMIT with an acknowledgement: the first answer.
-    ServerEvent,
-    /// BROADCAST: the client count, then each client's answer.
-    Broadcast,
+    /// SOCKETS (ids only) rather than REMOTE_FETCH.
+    ids_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,9 +203,11 @@ pub struct Adapter {
     namespaces: BTreeSet<String>,
     /// The children of each dynamic namespace seen on this server.
     children: BTreeMap<String, BTreeSet<String>>,
-    /// Request and response channels: their namespace and what they carry.
+    /// Channels subscribed to: their namespace and what they carry.
     channels: HashMap<Bytes, (String, Carries)>,
-    requests: HashMap<String, Outgoing>,
+    /// Room channels (sharded, dynamic): how many shards have the room.
+    rooms: HashMap<Bytes, usize>,
+    requests: HashMap<String, Pending>,
     numsub: HashMap<Token, String>,
     jobs: HashMap<u64, Job>,
     next_job: u64,
@@ -204,8 +221,8 @@ pub struct Adapter {
 impl Adapter {
     /// An adapter for the server whose shards `inbound` reaches, with the namespaces it has
     /// from the start ([`App::namespace_names`](corelay_core::App::namespace_names)).
-    /// `seed` brings the randomness of the server uid and the request ids.
-    /// An error for a `rediss://` URL (no TLS yet).
+    /// `seed` brings the randomness of the server uid and the request ids. An error for a
+    /// `rediss://` URL (no TLS yet).
     pub fn new(
         config: AdapterConfig,
         url: RedisUrl,
@@ -229,6 +246,7 @@ impl Adapter {
             namespaces: BTreeSet::new(),
             children: BTreeMap::new(),
             channels: HashMap::new(),
+            rooms: HashMap::new(),
             requests: HashMap::new(),
             numsub: HashMap::new(),
             jobs: HashMap::new(),
@@ -325,45 +343,48 @@ impl Adapter {
             ClusterEvent::Request(request) => self.publish_request(request),
             ClusterEvent::Namespace { name, parent } => {
                 self.add_namespace(name.to_string());
-                self.children
-                    .entry(parent.into())
-                    .or_default()
-                    .insert(name.into());
+                let children = self.children.entry(parent.into()).or_default();
+                children.insert(name.into());
             }
-            ClusterEvent::Fetched { token, sockets } => self.answer_fetch(token, &sockets),
+            ClusterEvent::Room {
+                nsp,
+                room,
+                made,
+                private,
+            } => self.room(&nsp, &room, made, private),
+            ClusterEvent::Fetched { token, sockets } => {
+                if let Some(job) = self.jobs.remove(&token) {
+                    let reply = if job.ids_only {
+                        Reply::Sockets(sockets.iter().map(|s| s.id.clone()).collect())
+                    } else {
+                        Reply::Fetched(sockets.iter().map(bridge::fetched).collect())
+                    };
+                    self.reply(&job, reply);
+                }
+            }
             ClusterEvent::Rooms { token, rooms } => {
                 if let Some(job) = self.jobs.remove(&token) {
-                    let request_id = job.request_id.clone();
-                    self.respond(&job, Response::AllRooms { request_id, rooms });
+                    self.reply(&job, Reply::Rooms(rooms));
                 }
             }
             ClusterEvent::ServerEventAnswered { token, answers } => {
-                let Some(job) = self.jobs.remove(&token) else {
-                    return;
-                };
                 // One answer per server, and none when no listener answered (as Node).
-                if let Some(first) = answers.first() {
+                if let (Some(job), Some(first)) = (self.jobs.remove(&token), answers.first()) {
                     let data = Some(bridge::from_json(first, &[]));
-                    let request_id = job.request_id.clone();
-                    self.respond(&job, Response::ServerSideEmit { request_id, data });
+                    self.reply(&job, Reply::ServerEmit(data));
                 }
             }
             ClusterEvent::ClientCount { token, count } => {
-                if let Some(job) = self.jobs.get(&token) {
-                    let request_id = job.request_id.clone();
-                    let client_count = count as u64;
-                    let response = Response::BroadcastClientCount {
-                        request_id,
-                        client_count,
-                    };
-                    self.respond_to(token, response);
+                if let Some(job) = self.jobs.remove(&token) {
+                    self.reply(&job, Reply::ClientCount(count as u64));
+                    self.jobs.insert(token, job);
                 }
             }
             ClusterEvent::Ack { token, args } => {
-                if let Some(job) = self.jobs.get(&token) {
-                    let request_id = job.request_id.clone();
+                if let Some(job) = self.jobs.remove(&token) {
                     let packet = bridge::args_values(&args).into_iter().next();
-                    self.respond_to(token, Response::BroadcastAck { request_id, packet });
+                    self.reply(&job, Reply::Ack(packet));
+                    self.jobs.insert(token, job);
                 }
             }
             _ => {}
@@ -401,8 +422,8 @@ impl Adapter {
     }
 
     fn random_id(&mut self) -> String {
-        let b = self.random().to_le_bytes();
-        classic::uid([b[0], b[1], b[2], b[3], b[4], b[5]])
+        let bytes = self.random().to_le_bytes();
+        self.config.variant.id(bytes)
     }
 
     fn schedule(&mut self, at: Instant, timer: Timer) {
@@ -410,38 +431,113 @@ impl Adapter {
         self.timers.insert((at, self.next_timer), timer);
     }
 
+    fn subscriber(&mut self) -> &mut Connection {
+        &mut self.links[Link::Subscriber.index()].conn
+    }
+
     fn add_namespace(&mut self, nsp: String) {
         if !self.namespaces.insert(nsp.clone()) {
             return;
         }
-        let key = &self.config.key;
-        let pattern = format!("{}*", classic::broadcast_channel(key, &nsp));
-        let request = classic::request_channel(key, &nsp);
-        let response = classic::response_channel(key, &nsp);
-        let own = classic::specific_response_channel(key, &nsp, &self.uid);
-        let channels = [
-            (request, Carries::Requests),
-            (response, Carries::Responses),
-            (own, Carries::Responses),
-        ];
-        let sub = &mut self.links[Link::Subscriber.index()].conn;
-        sub.psubscribe([Bytes::from(pattern)]);
-        sub.subscribe(channels.iter().map(|(c, _)| Bytes::from(c.clone())));
-        for (channel, carries) in channels {
-            self.channels.insert(channel.into(), (nsp.clone(), carries));
+        let channels = self
+            .config
+            .variant
+            .channels(&self.config.key, &nsp, &self.uid);
+        let sharded = matches!(self.config.variant, Variant::Sharded(_));
+        for (channel, carries, pattern) in channels {
+            let channel = Bytes::from(channel);
+            match (pattern, sharded) {
+                (true, _) => self.subscriber().psubscribe([channel.clone()]),
+                (false, true) => self.subscriber().ssubscribe([channel.clone()]),
+                (false, false) => self.subscriber().subscribe([channel.clone()]),
+            }
+            self.channels.insert(channel, (nsp.clone(), carries));
         }
     }
 
-    fn publish(&mut self, channel: String, payload: Vec<u8>) {
-        let publisher = &mut self.links[Link::Publisher.index()].conn;
-        publisher.publish(channel.into(), payload.into());
+    /// A shard made (or emptied) a room: its channel is heard while some shard has it.
+    fn room(&mut self, nsp: &str, room: &str, made: bool, private: bool) {
+        let key = &self.config.key;
+        let channel = if made {
+            self.config.variant.room_channel(key, nsp, room, private)
+        } else {
+            // Emptied: whatever channel it was given when made.
+            self.config
+                .variant
+                .room_channel(key, nsp, room, false)
+                .or_else(|| self.config.variant.room_channel(key, nsp, room, true))
+        };
+        let Some(channel) = channel.map(Bytes::from) else {
+            return;
+        };
+        if made {
+            let count = self.rooms.entry(channel.clone()).or_insert(0);
+            *count += 1;
+            if *count == 1 {
+                let carries = (nsp.to_owned(), Carries::Envelopes);
+                self.channels.insert(channel.clone(), carries);
+                self.subscriber().ssubscribe([channel]);
+            }
+            return;
+        }
+        let Some(count) = self.rooms.get_mut(&channel) else {
+            return;
+        };
+        *count -= 1;
+        if *count == 0 {
+            self.rooms.remove(&channel);
+            self.channels.remove(&channel);
+            self.subscriber().sunsubscribe([channel]);
+        }
     }
 
-    /// Asks how many servers listen on `nsp`'s request channel, for request `id`.
-    fn count_servers(&mut self, nsp: &str, id: &str) {
-        let channel = classic::request_channel(&self.config.key, nsp);
+    /// Sends a message of this server's to the others.
+    fn send(&mut self, nsp: &str, msg: Msg) {
+        let variant = self.config.variant;
+        let Some(out) = variant.write(&self.config.key, &self.uid, nsp, msg) else {
+            return;
+        };
         let publisher = &mut self.links[Link::Publisher.index()].conn;
-        let token = publisher.pubsub_numsub(channel.into());
+        if out.sharded {
+            publisher.spublish(out.channel.into(), out.payload.into());
+        } else {
+            publisher.publish(out.channel.into(), out.payload.into());
+        }
+    }
+
+    /// Answers a job.
+    fn reply(&mut self, job: &Job, reply: Reply) {
+        let variant = self.config.variant;
+        let specific = self.config.publish_on_specific_response_channel;
+        let out = variant.write_reply(
+            &self.config.key,
+            &self.uid,
+            &job.nsp,
+            &job.uid,
+            specific,
+            job.request_id.clone(),
+            reply,
+        );
+        let Some(out) = out else {
+            return;
+        };
+        let publisher = &mut self.links[Link::Publisher.index()].conn;
+        if out.sharded {
+            publisher.spublish(out.channel.into(), out.payload.into());
+        } else {
+            publisher.publish(out.channel.into(), out.payload.into());
+        }
+    }
+
+    /// Counts the servers of `nsp`, for request `id`.
+    fn count_servers(&mut self, nsp: &str, id: &str) {
+        let variant = self.config.variant;
+        let channel = Bytes::from(variant.census_channel(&self.config.key, nsp));
+        let publisher = &mut self.links[Link::Publisher.index()].conn;
+        let token = match variant {
+            Variant::Classic => publisher.pubsub_numsub(channel),
+            Variant::Sharded(_) => publisher.pubsub_shardnumsub(channel),
+        };
         self.numsub.insert(token, id.to_owned());
     }
 
@@ -456,8 +552,7 @@ impl Adapter {
 
     fn publish_broadcast(&mut self, b: Arc<Broadcast>, sender: Option<Box<str>>) {
         let namespaces = self.namespaces_named(b.nsp());
-        let event = b.event();
-        let (Some((name, args)), false) = (event, namespaces.is_empty()) else {
+        let (Some((name, args)), false) = (b.event(), namespaces.is_empty()) else {
             b.cluster_servers(0);
             return;
         };
@@ -474,58 +569,47 @@ impl Adapter {
                 ..BroadcastFlags::default()
             }),
         };
-        let Some(timeout) = b.ack_timeout() else {
-            for nsp in namespaces {
-                let packet = Packet {
-                    packet_type: 2,
-                    data: Some(data.clone()),
-                    nsp: Some(nsp.clone()),
-                    id: None,
-                };
-                let channel = classic::channel_for(&self.config.key, &nsp, &opts);
-                let message = BroadcastMessage {
-                    uid: self.uid.clone(),
-                    packet,
-                    opts: opts.clone(),
-                };
-                self.publish(channel, message.encode());
-            }
-            return;
-        };
-        // One more part per namespace beyond the first, each replaced by its servers.
-        b.cluster_servers(namespaces.len());
-        if let Some(flags) = &mut opts.flags {
-            flags.timeout = Some(timeout.as_millis() as u64);
+        let timeout = b.ack_timeout();
+        if timeout.is_some() {
+            // One more part per namespace beyond the first, each replaced by its servers.
+            b.cluster_servers(namespaces.len());
+        }
+        if let (Some(flags), Some(t)) = (&mut opts.flags, timeout) {
+            flags.timeout = Some(t.as_millis() as u64);
         }
         for nsp in namespaces {
-            let request_id = self.random_id();
             let packet = Packet {
                 packet_type: 2,
                 data: Some(data.clone()),
                 nsp: Some(nsp.clone()),
                 id: None,
             };
-            let request = Wire::Broadcast {
-                uid: self.uid.clone(),
-                request_id: request_id.clone(),
+            let request_id = timeout.map(|_| self.random_id());
+            let msg = Msg::Broadcast {
                 packet,
                 opts: opts.clone(),
+                request_id: request_id.clone(),
             };
-            let channel = classic::request_channel(&self.config.key, &nsp);
-            self.publish(channel, request.encode());
-            self.count_servers(&nsp, &request_id);
-            self.schedule(self.now + timeout, Timer::Expire(request_id.clone()));
-            let broadcast = b.clone();
-            self.requests
-                .insert(request_id, Outgoing::Ack { broadcast });
+            self.send(&nsp, msg);
+            if let (Some(id), Some(t)) = (request_id, timeout) {
+                self.count_servers(&nsp, &id);
+                self.schedule(self.now + t, Timer::Expire(id.clone()));
+                let broadcast = b.clone();
+                self.requests.insert(id, Pending::Ack { broadcast });
+            }
         }
     }
 
     fn publish_request(&mut self, request: Arc<Request>) {
         let nsp = request.nsp().to_owned();
-        if !self.namespaces.contains(&nsp) {
-            // A dynamic namespace's pattern, or a namespace this server does not have: the
-            // other servers are not asked (Node has no adapter for either).
+        let asked = match request.kind() {
+            RequestKind::Rooms => self.config.variant.asks_rooms(),
+            _ => true,
+        };
+        if !self.namespaces.contains(&nsp) || !asked {
+            // A dynamic namespace's pattern, a namespace this server does not have, or
+            // `all_rooms` of the sharded adapter: the other servers are not asked (Node has
+            // no adapter for the first two, and keeps the last local).
             request.answer_cluster(empty_part(&request));
             return;
         }
@@ -534,56 +618,44 @@ impl Adapter {
             except: request.except().iter().map(|r| r.to_string()).collect(),
             flags: None,
         };
-        let uid = self.uid.clone();
         let wants = request.wants_cluster_answer();
         let request_id = wants.then(|| self.random_id());
-        let message = match request.kind() {
-            RequestKind::Fetch => Wire::RemoteFetch {
-                uid,
-                request_id: request_id.clone().unwrap_or_default(),
+        let id = || request_id.clone().unwrap_or_default();
+        let msg = match request.kind() {
+            RequestKind::Fetch => Msg::Fetch {
+                request_id: id(),
                 opts,
             },
-            RequestKind::Rooms => Wire::AllRooms {
-                uid,
-                request_id: request_id.clone().unwrap_or_default(),
-            },
-            RequestKind::Join(room) => Wire::RemoteJoin {
-                uid: Some(uid),
+            RequestKind::Rooms => Msg::AllRooms { request_id: id() },
+            RequestKind::Join(room) => Msg::Join {
                 opts,
                 rooms: vec![room.to_owned()],
             },
-            RequestKind::Leave(room) => Wire::RemoteLeave {
-                uid: Some(uid),
+            RequestKind::Leave(room) => Msg::Leave {
                 opts,
                 rooms: vec![room.to_owned()],
             },
-            RequestKind::Disconnect(close) => Wire::RemoteDisconnect {
-                uid: Some(uid),
-                opts,
-                close,
-            },
+            RequestKind::Disconnect(close) => Msg::Disconnect { opts, close },
             RequestKind::ServerEvent { name, args, .. } => {
                 let mut data = vec![Value::from(name)];
                 if let serde_json::Value::Array(args) = args {
                     data.extend(args.iter().map(|a| bridge::from_json(a, &[])));
                 }
-                Wire::ServerSideEmit {
-                    uid: Some(uid),
+                Msg::ServerEmit {
                     request_id: request_id.clone(),
                     data,
                 }
             }
             _ => return,
         };
-        let channel = classic::request_channel(&self.config.key, &nsp);
-        self.publish(channel, message.encode());
+        self.send(&nsp, msg);
         let Some(request_id) = request_id else {
             return;
         };
         self.count_servers(&nsp, &request_id);
         let at = self.now + self.config.requests_timeout;
         self.schedule(at, Timer::Expire(request_id.clone()));
-        let outgoing = Outgoing::Request {
+        let pending = Pending::Request {
             request,
             servers: None,
             received: 0,
@@ -591,7 +663,7 @@ impl Adapter {
             rooms: Vec::new(),
             answers: Vec::new(),
         };
-        self.requests.insert(request_id, outgoing);
+        self.requests.insert(request_id, pending);
     }
 
     /// Handles what the connections have to say.
@@ -605,19 +677,29 @@ impl Adapter {
 
     fn on_event(&mut self, link: Link, event: Event) {
         match event {
-            Event::Message(m) => match m.kind {
-                SubscriptionKind::Pattern => self.on_broadcast(&m.channel, &m.payload),
-                SubscriptionKind::Channel => {
-                    let Some((nsp, carries)) = self.channels.get(&m.channel).cloned() else {
-                        return;
-                    };
-                    match carries {
-                        Carries::Requests => self.on_request(&nsp, &m.payload),
-                        Carries::Responses => self.on_response(&m.payload),
+            Event::Message(m) => {
+                let channel = match m.kind {
+                    SubscriptionKind::Pattern => m.pattern.as_ref().unwrap_or(&m.channel),
+                    _ => &m.channel,
+                };
+                let Some((nsp, carries)) = self.channels.get(channel).cloned() else {
+                    return;
+                };
+                match self.config.variant.read(&nsp, carries, &m.payload) {
+                    Some(Incoming::Msg { uid, nsp: of, msg }) => {
+                        // Not from itself, and for the namespace of the channel (Node checks
+                        // both).
+                        if uid.as_deref() == Some(self.uid.as_str()) || of != nsp {
+                            return;
+                        }
+                        self.on_message(uid.as_deref(), &nsp, msg);
                     }
+                    Some(Incoming::Reply { request_id, reply }) => {
+                        self.on_reply(&request_id, reply)
+                    }
+                    None => tracing::debug!("malformed message from Redis dropped"),
                 }
-                SubscriptionKind::Shard => {}
-            },
+            }
             Event::NumSub { token, subscribers } => {
                 if let Some(id) = self.numsub.remove(&token) {
                     self.servers_known(&id, usize::try_from(subscribers).unwrap_or(0));
@@ -632,7 +714,7 @@ impl Adapter {
                 if let Some(id) = token.and_then(|t| self.numsub.remove(&t)) {
                     // Unknown: a broadcast's acknowledgements count on this server only; a
                     // request waits for its timeout.
-                    if let Some(Outgoing::Ack { broadcast }) = self.requests.get(&id) {
+                    if let Some(Pending::Ack { broadcast }) = self.requests.get(&id) {
                         broadcast.cluster_servers(0);
                     }
                 }
@@ -646,13 +728,13 @@ impl Adapter {
         }
     }
 
-    /// `servers` listen on the request channel of request `id`, this one included.
+    /// `servers` listen on the namespace of request `id`, this one included.
     fn servers_known(&mut self, id: &str, servers: usize) {
         match self.requests.get_mut(id) {
-            Some(Outgoing::Ack { broadcast }) => {
+            Some(Pending::Ack { broadcast }) => {
                 broadcast.cluster_servers(servers.saturating_sub(1))
             }
-            Some(Outgoing::Request { servers: known, .. }) => {
+            Some(Pending::Request { servers: known, .. }) => {
                 *known = Some(servers);
                 self.complete(id);
             }
@@ -662,7 +744,7 @@ impl Adapter {
 
     /// Answers request `id` once every other server did.
     fn complete(&mut self, id: &str) {
-        let Some(Outgoing::Request {
+        let Some(Pending::Request {
             servers: Some(servers),
             received,
             ..
@@ -673,7 +755,7 @@ impl Adapter {
         if *received < servers.saturating_sub(1) {
             return;
         }
-        if let Some(Outgoing::Request {
+        if let Some(Pending::Request {
             request,
             sockets,
             rooms,
@@ -690,104 +772,88 @@ impl Adapter {
         }
     }
 
-    /// Request `id` ran out of time.
+    /// Request `id` ran out of time: Node's error.
     fn expire(&mut self, id: &str) {
         match self.requests.remove(id) {
-            Some(Outgoing::Ack { broadcast }) => broadcast.cluster_expire(),
-            Some(Outgoing::Request {
+            Some(Pending::Ack { broadcast }) => broadcast.cluster_expire(),
+            Some(Pending::Request {
                 request,
                 servers,
+                received,
                 answers,
                 ..
             }) => {
-                let error = match request.kind() {
-                    RequestKind::Fetch => {
-                        RequestError::new("timeout reached while waiting for fetchSockets response")
+                let expected = servers.map_or(received, |s| s.saturating_sub(1));
+                let counted = format!(
+                    "timeout reached: only {received} responses received out of {expected}"
+                );
+                let message = match (request.kind(), self.config.variant) {
+                    (RequestKind::Fetch, Variant::Classic) => {
+                        "timeout reached while waiting for fetchSockets response".to_owned()
                     }
-                    RequestKind::Rooms => {
-                        RequestError::new("timeout reached while waiting for allRooms response")
+                    (RequestKind::Rooms, _) => {
+                        "timeout reached while waiting for allRooms response".to_owned()
                     }
-                    _ => {
-                        let expected = servers.map_or(answers.len(), |s| s.saturating_sub(1));
-                        RequestError {
-                            message: format!(
-                                "timeout reached: only {} responses received out of {expected}",
-                                answers.len()
-                            ),
-                            responses: answers,
-                        }
-                    }
+                    _ => counted,
                 };
-                request.fail_cluster(error);
+                request.fail_cluster(RequestError {
+                    message,
+                    responses: answers,
+                });
             }
             None => {}
         }
     }
 
-    /// A broadcast published by another server (or an emitter).
-    fn on_broadcast(&mut self, channel: &[u8], payload: &[u8]) {
-        let Ok(message) = BroadcastMessage::decode(payload) else {
-            tracing::debug!("malformed broadcast from Redis dropped");
-            return;
-        };
-        if message.uid == self.uid {
-            return;
-        }
-        let nsp = message.packet.nsp.as_deref().unwrap_or("/");
-        let channel = String::from_utf8_lossy(channel);
-        if !self.namespaces.contains(nsp)
-            || classic::parse_broadcast_channel(&self.config.key, nsp, &channel).is_none()
-        {
-            return;
-        }
-        let Some((name, args)) = event_of(&message.packet) else {
-            return;
-        };
-        let to = selection(nsp, &message.opts);
-        let volatile = message
-            .opts
-            .flags
-            .as_ref()
-            .and_then(|f| f.volatile)
-            .unwrap_or(false);
-        if let Err(e) = self
-            .inbound
-            .broadcast(&to, volatile, name, &bridge::Spread(args))
-        {
-            tracing::debug!(%e, "broadcast from Redis not delivered");
-        }
-    }
-
-    fn job(&mut self, uid: Option<&str>, request_id: &str, nsp: &str, kind: JobKind) -> u64 {
+    fn job(&mut self, uid: Option<&str>, request_id: &str, nsp: &str, ids_only: bool) -> u64 {
         self.next_job += 1;
         let token = self.next_job;
         let job = Job {
             uid: uid.unwrap_or_default().to_owned(),
             request_id: request_id.to_owned(),
             nsp: nsp.to_owned(),
-            kind,
+            ids_only,
         };
         self.jobs.insert(token, job);
         token
     }
 
-    /// A request published by another server (or an emitter).
-    fn on_request(&mut self, nsp: &str, payload: &[u8]) {
-        let Ok(request) = Wire::decode(payload) else {
-            tracing::debug!("malformed request from Redis dropped");
-            return;
-        };
-        if request.uid() == Some(self.uid.as_str()) {
-            return;
-        }
+    /// A message of another server (or an emitter) in namespace `nsp`.
+    fn on_message(&mut self, uid: Option<&str>, nsp: &str, msg: Msg) {
         let forget = self.now + self.config.requests_timeout * 2;
-        match request {
-            Wire::Sockets {
-                uid,
+        match msg {
+            Msg::Broadcast {
+                packet,
+                opts,
                 request_id,
-                rooms,
             } => {
-                let token = self.job(Some(&uid), &request_id, nsp, JobKind::Sockets);
+                let Some((name, args)) = event_of(&packet) else {
+                    return;
+                };
+                let to = selection(nsp, &opts);
+                let spread = bridge::Spread(args);
+                let flags = opts.flags.as_ref();
+                let Some(request_id) = request_id else {
+                    let volatile = flags.and_then(|f| f.volatile).unwrap_or(false);
+                    if let Err(e) = self.inbound.broadcast(&to, volatile, name, &spread) {
+                        tracing::debug!(%e, "broadcast from Redis not delivered");
+                    }
+                    return;
+                };
+                let timeout = Duration::from_millis(flags.and_then(|f| f.timeout).unwrap_or(0));
+                let token = self.job(uid, &request_id, nsp, false);
+                let sent = self
+                    .inbound
+                    .broadcast_with_ack(&to, timeout, token, name, &spread);
+                if sent.is_err() {
+                    self.jobs.remove(&token);
+                    return;
+                }
+                let forget = self.now + timeout + self.config.requests_timeout;
+                self.schedule(forget, Timer::Forget(token));
+            }
+            Msg::Sockets { request_id, rooms } => {
+                let token = self.job(uid, &request_id, nsp, true);
                 let from = Selection {
                     nsp: nsp.to_owned(),
                     rooms,
@@ -796,97 +862,56 @@ impl Adapter {
                 self.inbound.fetch(&from, token);
                 self.schedule(forget, Timer::Forget(token));
             }
-            Wire::AllRooms { uid, request_id } => {
-                let token = self.job(Some(&uid), &request_id, nsp, JobKind::Rooms);
+            Msg::AllRooms { request_id } => {
+                let token = self.job(uid, &request_id, nsp, false);
                 self.inbound.rooms(nsp, token);
                 self.schedule(forget, Timer::Forget(token));
             }
-            Wire::RemoteJoin { opts, rooms, .. } => {
+            Msg::Join { opts, rooms } => {
                 let from = selection(nsp, &opts);
                 rooms.iter().for_each(|room| self.inbound.join(&from, room));
             }
-            Wire::RemoteLeave { opts, rooms, .. } => {
+            Msg::Leave { opts, rooms } => {
                 let from = selection(nsp, &opts);
                 rooms
                     .iter()
                     .for_each(|room| self.inbound.leave(&from, room));
             }
-            Wire::RemoteDisconnect { opts, close, .. } => {
+            Msg::Disconnect { opts, close } => {
                 self.inbound.disconnect(&selection(nsp, &opts), close);
             }
-            Wire::RemoteFetch {
-                uid,
-                request_id,
-                opts,
-            } => {
-                let token = self.job(Some(&uid), &request_id, nsp, JobKind::Fetch);
+            Msg::Fetch { request_id, opts } => {
+                let token = self.job(uid, &request_id, nsp, false);
                 self.inbound.fetch(&selection(nsp, &opts), token);
                 self.schedule(forget, Timer::Forget(token));
             }
-            Wire::ServerSideEmit {
-                uid,
-                request_id,
-                data,
-            } => {
+            Msg::ServerEmit { request_id, data } => {
                 let Some((Value::String(name), args)) = data.split_first() else {
                     return;
                 };
                 let name = name.as_str().unwrap_or_default().to_owned();
                 let args = serde_json::Value::Array(args.iter().map(bridge::to_json).collect());
                 let token = request_id.map(|id| {
-                    let token = self.job(uid.as_deref(), &id, nsp, JobKind::ServerEvent);
+                    let token = self.job(uid, &id, nsp, false);
                     self.schedule(forget, Timer::Forget(token));
                     token
                 });
                 self.inbound.server_event(nsp, &name, args, token);
             }
-            Wire::Broadcast {
-                uid,
-                request_id,
-                packet,
-                opts,
-            } => {
-                let Some((name, args)) = event_of(&packet) else {
-                    return;
-                };
-                let timeout = opts.flags.as_ref().and_then(|f| f.timeout).unwrap_or(0);
-                let timeout = Duration::from_millis(timeout);
-                let token = self.job(Some(&uid), &request_id, nsp, JobKind::Broadcast);
-                let to = selection(nsp, &opts);
-                let spread = bridge::Spread(args);
-                if self
-                    .inbound
-                    .broadcast_with_ack(&to, timeout, token, name, &spread)
-                    .is_err()
-                {
-                    self.jobs.remove(&token);
-                    return;
-                }
-                let forget = self.now + timeout + self.config.requests_timeout;
-                self.schedule(forget, Timer::Forget(token));
-            }
         }
     }
 
-    /// A response to a request of this server's.
-    fn on_response(&mut self, payload: &[u8]) {
-        let Ok(response) = Response::decode(payload) else {
-            tracing::debug!("malformed response from Redis dropped");
-            return;
-        };
-        let id = response.request_id().to_owned();
-        match (self.requests.get_mut(&id), response) {
-            (
-                Some(Outgoing::Ack { broadcast }),
-                Response::BroadcastClientCount { client_count, .. },
-            ) => {
-                broadcast.cluster_client_count(usize::try_from(client_count).unwrap_or(0));
+    /// An answer to a request of this server's.
+    fn on_reply(&mut self, id: &str, reply: Reply) {
+        match (self.requests.get_mut(id), reply) {
+            (Some(Pending::Ack { broadcast }), Reply::ClientCount(n)) => {
+                broadcast.cluster_client_count(usize::try_from(n).unwrap_or(0));
             }
-            (Some(Outgoing::Ack { broadcast }), Response::BroadcastAck { packet, .. }) => {
+            (Some(Pending::Ack { broadcast }), Reply::Ack(packet)) => {
                 broadcast.cluster_ack(ack_args(packet.as_ref()));
             }
             (
-                Some(Outgoing::Request {
+                Some(Pending::Request {
                     request,
                     received,
                     sockets,
@@ -894,71 +919,28 @@ impl Adapter {
                     answers,
                     ..
                 }),
-                response,
+                reply,
             ) => {
                 let nsp = request.nsp().to_owned();
-                match (request.kind(), response) {
-                    (RequestKind::Fetch, Response::RemoteFetch { sockets: found, .. }) => {
+                match (request.kind(), reply) {
+                    (RequestKind::Fetch, Reply::Fetched(found)) => {
                         sockets.extend(found.iter().map(|s| bridge::socket_info(&nsp, s)));
                     }
-                    (RequestKind::Rooms, Response::AllRooms { rooms: found, .. }) => {
-                        rooms.extend(found);
+                    (RequestKind::Rooms, Reply::Rooms(found)) => rooms.extend(found),
+                    (RequestKind::ServerEvent { .. }, Reply::ServerEmit(data)) => {
+                        let data = data
+                            .as_ref()
+                            .map_or(serde_json::Value::Null, bridge::to_json);
+                        answers.push(data);
                     }
-                    (RequestKind::ServerEvent { .. }, Response::ServerSideEmit { data, .. }) => {
-                        answers.push(
-                            data.as_ref()
-                                .map_or(serde_json::Value::Null, bridge::to_json),
-                        );
-                    }
-                    // A response of another shape still counts (Node counts it).
+                    // An answer of another shape still counts (Node counts it).
                     _ => {}
                 }
                 *received += 1;
-                self.complete(&id);
+                self.complete(id);
             }
             _ => {}
         }
-    }
-
-    fn answer_fetch(&mut self, token: u64, sockets: &[SocketInfo]) {
-        let Some(job) = self.jobs.remove(&token) else {
-            return;
-        };
-        let request_id = job.request_id.clone();
-        let response = match job.kind {
-            JobKind::Sockets => Response::Sockets {
-                request_id,
-                sockets: sockets.iter().map(|s| s.id.clone()).collect(),
-            },
-            _ => Response::RemoteFetch {
-                request_id,
-                sockets: sockets.iter().map(bridge::fetched).collect(),
-            },
-        };
-        self.respond(&job, response);
-    }
-
-    fn respond_to(&mut self, token: u64, response: Response) {
-        if let Some(job) = self.jobs.remove(&token) {
-            self.respond(&job, response);
-            self.jobs.insert(token, job);
-        }
-    }
-
-    /// Publishes an answer where the asker listens: the namespace's response channel, or the
-    /// asker's own with `publish_on_specific_response_channel` (a server-side event's answer
-    /// always goes to the namespace's, as Node sends it).
-    fn respond(&mut self, job: &Job, response: Response) {
-        let key = &self.config.key;
-        let specific = self.config.publish_on_specific_response_channel
-            && job.kind != JobKind::ServerEvent
-            && !job.uid.is_empty();
-        let channel = if specific {
-            classic::specific_response_channel(key, &job.nsp, &job.uid)
-        } else {
-            classic::response_channel(key, &job.nsp)
-        };
-        self.publish(channel, response.encode());
     }
 }
 
