@@ -52,6 +52,7 @@
 
 pub mod classic;
 pub mod connection;
+pub mod emitter;
 pub mod sharded;
 mod types;
 mod value;
