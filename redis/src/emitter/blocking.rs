@@ -13,7 +13,8 @@ use crate::connection::{CommandError, Connection, Event, RedisUrl, Reply};
 /// An [`Emitter`] that publishes what it builds: one Redis connection, blocking I/O.
 ///
 /// [`connect`](Self::connect) opens the connection (TCP, then `AUTH` and `SELECT` as the URL
-/// says, through the crate's [`Connection`]). Each call that publishes waits for Redis' answer
+/// says, through the crate's [`Connection`]); [`new`](Self::new) leaves that to the first
+/// publish. Each call that publishes waits for Redis' answer
 /// to `PUBLISH` and returns the number of clients that received the message: the servers of
 /// the cluster subscribed to the channel (0 when none is up, which is no error; Node's emitter
 /// does not look). A call takes at most the [`timeout`](Self::with_timeout) (5 s unless set).
@@ -37,8 +38,9 @@ use crate::connection::{CommandError, Connection, Event, RedisUrl, Reply};
 ///     points: u32,
 /// }
 ///
-/// let io = BlockingEmitter::connect(RedisUrl::parse("redis://:secret@127.0.0.1:6379/0")?)?
-///     .with_timeout(Duration::from_secs(2));
+/// let io = BlockingEmitter::new(RedisUrl::parse("redis://:secret@127.0.0.1:6379/0")?)?
+///     .with_timeout(Duration::from_secs(2))
+///     .connected()?;
 ///
 /// // io.emit("news", "hello", 42): to every client of the namespace "/".
 /// io.emit("news", ("hello", 42))?;
@@ -72,21 +74,31 @@ impl BlockingEmitter {
     /// How long a call waits unless [`with_timeout`](Self::with_timeout) says otherwise.
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
-    /// Connects to Redis (within [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT)). The emitter
-    /// emits in the namespace `/` with the prefix `socket.io` unless told otherwise
-    /// ([`with_key`](Self::with_key), [`of`](Self::of)).
-    pub fn connect(url: RedisUrl) -> Result<Self, Error> {
-        // Refuses rediss:// before any I/O.
+    /// An emitter that connects to Redis at its first publish, or at
+    /// [`connected`](Self::connected). It emits in the namespace `/` with the prefix
+    /// `socket.io` unless told otherwise ([`with_key`](Self::with_key), [`of`](Self::of)).
+    /// Refuses a `rediss://` URL (no TLS yet).
+    pub fn new(url: RedisUrl) -> Result<Self, Error> {
         Connection::new(url.clone())?;
-        let client = BlockingEmitter {
+        Ok(BlockingEmitter {
             url,
             base: Emitter::new(),
             timeout: Self::DEFAULT_TIMEOUT,
             link: Mutex::new(None),
-        };
-        let link = Link::open(&client.url, Instant::now() + client.timeout, client.timeout)?;
-        *client.lock() = Some(link);
-        Ok(client)
+        })
+    }
+
+    /// [`new`](Self::new), then [`connected`](Self::connected): connects (and logs in) now,
+    /// within [`DEFAULT_TIMEOUT`](Self::DEFAULT_TIMEOUT).
+    pub fn connect(url: RedisUrl) -> Result<Self, Error> {
+        Self::new(url)?.connected()
+    }
+
+    /// Opens the connection now (within the timeout) rather than at the first publish, so
+    /// that a wrong address or password shows at once.
+    pub fn connected(self) -> Result<Self, Error> {
+        self.ensure_open(&mut self.lock(), Instant::now() + self.timeout)?;
+        Ok(self)
     }
 
     /// The channel prefix: the `key` option of the servers' adapter (`socket.io` by default).
@@ -117,11 +129,7 @@ impl BlockingEmitter {
         let mut link = self.lock();
         let mut reconnected = false;
         loop {
-            if !link.as_mut().is_some_and(Link::is_open) {
-                *link = None;
-                *link = Some(Link::open(&self.url, deadline, self.timeout)?);
-                reconnected = true;
-            }
+            reconnected |= self.ensure_open(&mut link, deadline)?;
             let current = link.as_mut().expect("a link was just opened");
             match current.publish(publish, deadline, self.timeout) {
                 Ok(receivers) => return Ok(receivers),
@@ -135,6 +143,16 @@ impl BlockingEmitter {
                 }
             }
         }
+    }
+
+    /// Opens a connection unless one is open; whether it opened one.
+    fn ensure_open(&self, link: &mut Option<Link>, deadline: Instant) -> Result<bool, Error> {
+        if link.as_mut().is_some_and(Link::is_open) {
+            return Ok(false);
+        }
+        *link = None;
+        *link = Some(Link::open(&self.url, deadline, self.timeout)?);
+        Ok(true)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Link>> {
