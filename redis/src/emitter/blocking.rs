@@ -14,10 +14,10 @@ use crate::connection::{CommandError, Connection, Event, RedisUrl, Reply};
 ///
 /// [`connect`](Self::connect) opens the connection (TCP, then `AUTH` and `SELECT` as the URL
 /// says, through the crate's [`Connection`]); [`new`](Self::new) leaves that to the first
-/// publish. Each call that publishes waits for Redis' answer
-/// to `PUBLISH` and returns the number of clients that received the message: the servers of
-/// the cluster subscribed to the channel (0 when none is up, which is no error; Node's emitter
-/// does not look). A call takes at most the [`timeout`](Self::with_timeout) (5 s unless set).
+/// publish. Each call that publishes waits for Redis' answer to `PUBLISH` and returns the
+/// number of clients that received the message: the servers of the cluster subscribed to the
+/// channel (0 when none is up, which is no error; Node's emitter does not look). A call takes
+/// at most the [`timeout`](Self::with_timeout) (5 s unless set; resolving a host name aside).
 ///
 /// A connection found closed (Redis restarted, or dropped an idle client) is opened anew
 /// before publishing. When it breaks while publishing, the message is sent once more on a new
