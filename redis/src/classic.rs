@@ -18,7 +18,7 @@
 use rmpv::Value;
 
 use crate::types::{
-    fetched_sockets, fetched_sockets_value, BroadcastOptions, FetchedSocket, Packet,
+    fetched_sockets, fetched_sockets_value, BroadcastOptions, FetchedSocket, Layout, Packet,
 };
 use crate::value::{self, map, strings, Fields, Format};
 use crate::DecodeError;
@@ -109,10 +109,15 @@ pub struct BroadcastMessage {
 impl BroadcastMessage {
     /// The msgpack bytes Node publishes.
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_in(Layout::Adapter)
+    }
+
+    /// The msgpack bytes, `opts` laid out as `layout` says (the emitter's order differs).
+    pub(crate) fn encode_in(&self, layout: Layout) -> Vec<u8> {
         let value = Value::Array(vec![
             Value::from(self.uid.as_str()),
             self.packet.to_value(),
-            self.opts.to_value(),
+            self.opts.to_value_in(layout),
         ]);
         value::write(&value, Format::Msgpack)
     }

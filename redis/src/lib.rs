@@ -54,6 +54,7 @@ pub mod adapter;
 mod bridge;
 pub mod classic;
 pub mod connection;
+pub mod emitter;
 pub mod sharded;
 mod types;
 mod value;

@@ -72,13 +72,35 @@ pub struct BroadcastOptions {
     pub flags: Option<BroadcastFlags>,
 }
 
+/// The order in which a sender writes the members of a broadcast's `opts` and of its `flags`.
+/// Decoding reads any order; only byte equality with a Node sender depends on it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// `@socket.io/redis-adapter`: `{rooms, except, flags}`, the flags in the order of the
+    /// fields of [`BroadcastFlags`].
+    #[default]
+    Adapter,
+    /// `@socket.io/redis-emitter`: `{rooms, flags, except}`; its flags (only `volatile` and
+    /// `compress`) in the order they were first chained: `compress` first when `compress_first`.
+    Emitter {
+        /// `compress(..)` was chained before `volatile`.
+        compress_first: bool,
+    },
+}
+
 impl BroadcastOptions {
     pub(crate) fn to_value(&self) -> Value {
-        map([
-            ("rooms", Some(strings(&self.rooms))),
-            ("except", Some(strings(&self.except))),
-            ("flags", self.flags.as_ref().map(BroadcastFlags::to_value)),
-        ])
+        self.to_value_in(Layout::Adapter)
+    }
+
+    pub(crate) fn to_value_in(&self, layout: Layout) -> Value {
+        let rooms = Some(strings(&self.rooms));
+        let except = Some(strings(&self.except));
+        let flags = self.flags.as_ref().map(|f| f.to_value_in(layout));
+        match layout {
+            Layout::Adapter => map([("rooms", rooms), ("except", except), ("flags", flags)]),
+            Layout::Emitter { .. } => map([("rooms", rooms), ("flags", flags), ("except", except)]),
+        }
     }
 
     pub(crate) fn from_value(value: &Value) -> Result<Self, DecodeError> {
@@ -124,10 +146,21 @@ pub struct BroadcastFlags {
 }
 
 impl BroadcastFlags {
-    pub(crate) fn to_value(&self) -> Value {
-        map([
+    pub(crate) fn to_value_in(&self, layout: Layout) -> Value {
+        let mut first = [
             ("volatile", self.volatile.map(Value::from)),
             ("compress", self.compress.map(Value::from)),
+        ];
+        if let Layout::Emitter {
+            compress_first: true,
+        } = layout
+        {
+            first.swap(0, 1);
+        }
+        let [a, b] = first;
+        map([
+            a,
+            b,
             ("local", self.local.map(Value::from)),
             ("broadcast", self.broadcast.map(Value::from)),
             ("binary", self.binary.map(Value::from)),

@@ -144,11 +144,15 @@ impl Serialize for Json<'_> {
                 (None, None) => s.serialize_unit(),
             },
             Value::F32(f) => Json(&Value::F64(f64::from(*f))).serialize(s),
-            Value::F64(f) => match integral(*f) {
-                Some(i) if f.abs() < 9_007_199_254_740_992.0 => Json(&i).serialize(s),
-                // serde_json writes a non-finite float as `null`, as JSON.stringify does.
-                _ => s.serialize_f64(*f),
-            },
+            // JSON.stringify writes a non-finite number as `null`, any other as JavaScript
+            // spells it (`1e+21`, `1e-7`, `100000000000000000000`), which is not how serde_json
+            // spells every float: the text goes in as a raw value.
+            Value::F64(f) if f.is_finite() => {
+                let text = serde_json::value::RawValue::from_string(js_number(*f))
+                    .map_err(serde::ser::Error::custom)?;
+                text.serialize(s)
+            }
+            Value::F64(_) => s.serialize_unit(),
             Value::String(text) => s.serialize_str(&String::from_utf8_lossy(text.as_bytes())),
             Value::Binary(bytes) => {
                 let mut map = s.serialize_map(Some(2))?;
@@ -177,6 +181,47 @@ impl Serialize for Json<'_> {
             }
         }
     }
+}
+
+/// A finite number as JavaScript's `Number.prototype.toString` spells it (ECMA-262
+/// Number::toString): the shortest digits that read back as `f` (Rust's `{:e}` finds the same
+/// ones), in positional notation from 1e-7 up to 1e21 and in exponent notation outside.
+pub(crate) fn js_number(f: f64) -> String {
+    if f == 0.0 {
+        return "0".into(); // -0 too
+    }
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').expect("{:e} writes an exponent");
+    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
+    let k = digits.len() as i32;
+    // f = 0.<digits> × 10^n
+    let n = exp.parse::<i32>().expect("{:e} writes an integer exponent") + 1;
+    let mut out = String::with_capacity(digits.len() + 8);
+    if f < 0.0 {
+        out.push('-');
+    }
+    if k <= n && n <= 21 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        out.push_str(&digits[..n as usize]);
+        out.push('.');
+        out.push_str(&digits[n as usize..]);
+    } else if -6 < n && n <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-n) as usize));
+        out.push_str(&digits);
+    } else {
+        out.push_str(&digits[..1]);
+        if k > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if n > 0 { '+' } else { '-' });
+        out.push_str(&(n - 1).abs().to_string());
+    }
+    out
 }
 
 /// An object key as JavaScript spells it.
@@ -317,5 +362,61 @@ pub(crate) fn uint(value: &Value, field: &'static str) -> Result<u64, DecodeErro
             _ => Err(wrong),
         },
         _ => Err(wrong),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_spelled_as_javascript_spells_them() {
+        for (f, js) in [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (1.0, "1"),
+            (-2.5, "-2.5"),
+            (0.1, "0.1"),
+            (100.0, "100"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.5e21, "1.5e+21"),
+            (123456789.125, "123456789.125"),
+            (1e-6, "0.000001"),
+            (1.5e-6, "0.0000015"),
+            (1e-7, "1e-7"),
+            (1.25e-7, "1.25e-7"),
+            (5e-324, "5e-324"),
+            (f64::MAX, "1.7976931348623157e+308"),
+            (9007199254740993.0, "9007199254740992"),
+            (1152921504606846976.0, "1152921504606847000"),
+        ] {
+            assert_eq!(js_number(f), js, "{f:e}");
+        }
+    }
+
+    #[test]
+    fn spelled_numbers_read_back_exactly() {
+        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let f = f64::from_bits(x);
+            if f.is_finite() {
+                assert_eq!(js_number(f).parse::<f64>().unwrap(), f, "{f:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn json_floats_are_written_as_javascript_writes_them() {
+        let value = Value::Array(vec![
+            Value::F64(1e21),
+            Value::F64(2.0),
+            Value::F64(f64::NAN),
+            Value::F32(0.5),
+        ]);
+        assert_eq!(write(&value, Format::Json), b"[1e+21,2,null,0.5]");
     }
 }
