@@ -494,9 +494,13 @@ impl Adapter {
     /// Sends a message of this server's to the others.
     fn send(&mut self, nsp: &str, msg: Msg) {
         let variant = self.config.variant;
-        let Some(out) = variant.write(&self.config.key, &self.uid, nsp, msg) else {
-            return;
-        };
+        if let Some(out) = variant.write(&self.config.key, &self.uid, nsp, msg) {
+            self.transmit(out);
+        }
+    }
+
+    /// Publishes a message on its channel.
+    fn transmit(&mut self, out: dialect::Outgoing) {
         let publisher = &mut self.links[Link::Publisher.index()].conn;
         if out.sharded {
             publisher.spublish(out.channel.into(), out.payload.into());
@@ -518,14 +522,8 @@ impl Adapter {
             job.request_id.clone(),
             reply,
         );
-        let Some(out) = out else {
-            return;
-        };
-        let publisher = &mut self.links[Link::Publisher.index()].conn;
-        if out.sharded {
-            publisher.spublish(out.channel.into(), out.payload.into());
-        } else {
-            publisher.publish(out.channel.into(), out.payload.into());
+        if let Some(out) = out {
+            self.transmit(out);
         }
     }
 
