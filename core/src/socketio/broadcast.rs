@@ -355,6 +355,9 @@ impl AckGather {
     /// A shard sent the broadcast to `n` sockets.
     pub(crate) fn sent(&self, n: usize) {
         self.update(|s| {
+            if s.expired {
+                return;
+            }
             s.shards = s.shards.saturating_sub(1);
             s.expected += n;
         });
@@ -362,12 +365,21 @@ impl AckGather {
 
     /// A socket answered.
     pub(crate) fn answer(&self, args: Args) {
-        self.update(|s| s.answers.push(args));
+        self.update(|s| {
+            if !s.expired {
+                s.answers.push(args);
+            }
+        });
     }
 
     /// A socket did not answer in time, or left.
     pub(crate) fn miss(&self) {
-        self.update(|s| s.missing += 1);
+        // Once the cluster's time ran out, every silent recipient is counted already.
+        self.update(|s| {
+            if !s.expired {
+                s.missing += 1;
+            }
+        });
     }
 
     pub(crate) fn poll_done(
