@@ -239,7 +239,7 @@ impl Adapter {
                 Action::Connect(Link::Subscriber),
                 Action::Connect(Link::Publisher),
             ]),
-            rng: seed | 1,
+            rng: initial_state(seed),
             now,
         };
         adapter.uid = adapter.random_id();
@@ -959,6 +959,18 @@ impl Adapter {
             classic::response_channel(key, &job.nsp)
         };
         self.publish(channel, response.encode());
+    }
+}
+
+/// The xorshift state a seed starts from: the seed mixed by SplitMix64 (a bijection, so distinct
+/// seeds give distinct states), never 0 (xorshift's fixed point).
+fn initial_state(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    match z ^ (z >> 31) {
+        0 => 0x9E37_79B9_7F4A_7C15,
+        z => z,
     }
 }
 
