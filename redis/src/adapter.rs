@@ -132,7 +132,14 @@ enum Outgoing {
         answers: Vec<serde_json::Value>,
     },
     /// A broadcast with acknowledgements.
-    Ack { broadcast: Arc<Broadcast> },
+    Ack {
+        broadcast: Arc<Broadcast>,
+        /// The client counts of servers that answered before `PUBSUB NUMSUB` did (the reply
+        /// and the answers come on different links, in no fixed order), kept until the
+        /// number of servers is known: applied before it, one would stand for the whole
+        /// cluster's part. `None` once it is known.
+        early_counts: Option<Vec<usize>>,
+    },
 }
 
 /// Something this server's shards were asked for by another server, answered when they are
@@ -516,8 +523,11 @@ impl Adapter {
             self.count_servers(&nsp, &request_id);
             self.schedule(self.now + timeout, Timer::Expire(request_id.clone()));
             let broadcast = b.clone();
-            self.requests
-                .insert(request_id, Outgoing::Ack { broadcast });
+            let outgoing = Outgoing::Ack {
+                broadcast,
+                early_counts: Some(Vec::new()),
+            };
+            self.requests.insert(request_id, outgoing);
         }
     }
 
@@ -630,10 +640,11 @@ impl Adapter {
             } => {
                 tracing::warn!(%command, %error, "Redis command failed");
                 if let Some(id) = token.and_then(|t| self.numsub.remove(&t)) {
-                    // Unknown: a broadcast's acknowledgements count on this server only; a
-                    // request waits for its timeout.
-                    if let Some(Outgoing::Ack { broadcast }) = self.requests.get(&id) {
-                        broadcast.cluster_servers(0);
+                    // Unknown: a broadcast's acknowledgements count on this server and on
+                    // the servers that said how many clients they reached; a request waits
+                    // for its timeout.
+                    if let Some(Outgoing::Ack { .. }) = self.requests.get(&id) {
+                        self.servers_known(&id, 1);
                     }
                 }
             }
@@ -649,8 +660,14 @@ impl Adapter {
     /// `servers` listen on the request channel of request `id`, this one included.
     fn servers_known(&mut self, id: &str, servers: usize) {
         match self.requests.get_mut(id) {
-            Some(Outgoing::Ack { broadcast }) => {
-                broadcast.cluster_servers(servers.saturating_sub(1))
+            Some(Outgoing::Ack {
+                broadcast,
+                early_counts,
+            }) => {
+                broadcast.cluster_servers(servers.saturating_sub(1));
+                for count in early_counts.take().unwrap_or_default() {
+                    broadcast.cluster_client_count(count);
+                }
             }
             Some(Outgoing::Request { servers: known, .. }) => {
                 *known = Some(servers);
@@ -693,7 +710,7 @@ impl Adapter {
     /// Request `id` ran out of time.
     fn expire(&mut self, id: &str) {
         match self.requests.remove(id) {
-            Some(Outgoing::Ack { broadcast }) => broadcast.cluster_expire(),
+            Some(Outgoing::Ack { broadcast, .. }) => broadcast.cluster_expire(),
             Some(Outgoing::Request {
                 request,
                 servers,
@@ -877,12 +894,19 @@ impl Adapter {
         let id = response.request_id().to_owned();
         match (self.requests.get_mut(&id), response) {
             (
-                Some(Outgoing::Ack { broadcast }),
+                Some(Outgoing::Ack {
+                    broadcast,
+                    early_counts,
+                }),
                 Response::BroadcastClientCount { client_count, .. },
             ) => {
-                broadcast.cluster_client_count(usize::try_from(client_count).unwrap_or(0));
+                let count = usize::try_from(client_count).unwrap_or(0);
+                match early_counts {
+                    Some(early) => early.push(count),
+                    None => broadcast.cluster_client_count(count),
+                }
             }
-            (Some(Outgoing::Ack { broadcast }), Response::BroadcastAck { packet, .. }) => {
+            (Some(Outgoing::Ack { broadcast, .. }), Response::BroadcastAck { packet, .. }) => {
                 broadcast.cluster_ack(ack_args(packet.as_ref()));
             }
             (
