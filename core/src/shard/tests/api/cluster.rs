@@ -881,6 +881,37 @@ fn a_dynamic_namespaces_child_is_told_to_the_adapter() {
         panic!("not a namespace")
     };
     assert_eq!(&*name, "/dyn-1");
+    // A broadcast to the dynamic namespace reaches the adapter readable, by the pattern.
+    let io = sim.io();
+    io.of(r"^/dyn-\d+$").emit("all", &(1, "x")).unwrap();
+    sim.pump();
+    assert_eq!(texts(&sim.ws_recv(c)), [r#"42/dyn-1,["all",1,"x"]"#]);
+    let (broadcast, _) = one_broadcast(&sim);
+    assert_eq!(broadcast.nsp(), r"^/dyn-\d+$");
+    let (name, args) = broadcast.event().expect("an event");
+    assert_eq!(name, "all");
+    assert_eq!(args.parse::<(u32, String)>().unwrap(), (1, "x".into()));
+    // With binary, an ack, and a namespace name with a comma (a pattern may have one).
+    let bin = Binary(Bytes::from_static(b"\x07"));
+    io.of("/a,b").emit("bin", &(bin,)).unwrap();
+    let future = io.of(r"^/dyn-\d+$").timeout(Duration::from_secs(1));
+    let _ack = future.emit_with_ack("q", &2).unwrap();
+    sim.pump();
+    sim.ws_recv(c);
+    let events = sim.take_cluster_events();
+    assert_eq!(events.len(), 2, "{events:?}");
+    let mut broadcasts = events.into_iter().map(|e| match e {
+        ClusterEvent::Broadcast { broadcast, .. } => broadcast,
+        other => panic!("not a broadcast: {other:?}"),
+    });
+    let broadcast = broadcasts.next().unwrap();
+    let (name, args) = broadcast.event().expect("an event");
+    assert_eq!(name, "bin");
+    assert_eq!(args.arg::<Binary>(0).unwrap().0, &b"\x07"[..]);
+    let broadcast = broadcasts.next().unwrap();
+    assert_eq!(broadcast.ack_timeout(), Some(Duration::from_secs(1)));
+    let (name, args) = broadcast.event().expect("an event");
+    assert_eq!((name.as_str(), args.arg::<u32>(0).unwrap()), ("q", 2));
     // A static namespace or a refused name: nothing.
     say(&mut sim, e, "40");
     say(&mut sim, e, "40/nope,");
