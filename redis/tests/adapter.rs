@@ -1290,3 +1290,26 @@ fn a_request_made_while_the_publisher_is_down_goes_out_once_it_is_back() {
     let all = cluster.wait(&mut future).unwrap();
     assert_eq!(names(&all), ["a", "b"]);
 }
+
+#[test]
+fn a_lone_server_answers_from_its_own_shards_at_once() {
+    let mut cluster = Cluster::new(&[2]);
+    let a = join(cluster.sim(A), 0, "a");
+    let b = join(cluster.sim(A), 1, "b");
+    let io = cluster.sim(A).io();
+    let mut future = io.of("/").fetch_sockets();
+    assert_eq!(names(&cluster.wait(&mut future).unwrap()), ["a", "b"]);
+    let future = io.of("/").timeout(Duration::from_secs(5));
+    let mut future = future.emit_with_ack("q", &()).unwrap();
+    cluster.pump();
+    for c in [a.0, b.0] {
+        let id = ack_id_of(&recv(&mut cluster, A, c)[0]);
+        cluster.sim(A).ws_text(c, &format!("43{id}[1]"));
+    }
+    assert_eq!(cluster.wait(&mut future).unwrap().len(), 2);
+    assert_eq!(
+        cluster.elapsed(),
+        Duration::ZERO,
+        "NUMSUB says 1: nobody else to wait for"
+    );
+}
