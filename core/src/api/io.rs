@@ -8,6 +8,7 @@ use super::operator::{IoOperator, Remote};
 use super::RemoteSocket;
 use crate::mesh::{
     Answer, ClusterEvent, Count, Gather, MeshMessage, MeshPost, Op, Request, RequestError,
+    ServerAnswers,
 };
 use crate::shard::Shard;
 use crate::socketio::payload::args_value;
@@ -131,12 +132,12 @@ impl Io {
         nsp: &str,
         event: &str,
         args: &T,
-    ) -> Result<Answer<serde_json::Value>, EmitError> {
+    ) -> Result<ServerAnswers, EmitError> {
         check_name(event)?;
         let clustered = self.post.cluster().is_some();
         let gather = Gather::new(self.targets().count(), clustered);
         self.send_server_event(nsp, event, args, Some(gather.clone()));
-        Ok(Answer::new(gather))
+        Ok(ServerAnswers::new(Answer::new(gather)))
     }
 
     /// The shards a server-side event reaches: all but the one this handle was taken on.
