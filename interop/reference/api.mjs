@@ -12,6 +12,9 @@
 //   out of M" sharded);
 // - `whois` (room) (ack) → the sorted `user` values of the room's sockets; `{"error": ...}`
 //   as `count`;
+// - `members` (room) (ack) → the room's sockets as `{"id", "user", "rooms"}` (what
+//   fetchSockets carries from every server: the id, the data's `user`, the rooms sorted, the
+//   socket's own id room included), sorted by id; `{"error": ...}` as `count`;
 // - `kick` (room) (ack) → n = how many sockets the room has (as `count`, `{"error": ...}` and
 //   nothing kicked when that fails), then `io.in(room).disconnectSockets(true)`, then n;
 // - `move` (from, to) (ack) → `io.in(from).socketsJoin(to)` then `io.in(from).socketsLeave(from)`,
@@ -146,6 +149,14 @@ root.on("connection", (socket) => {
     const [[room], ack] = split(a);
     const sockets = await fetchSockets(io.in(room), ack);
     if (sockets) ack(sockets.map((s) => s.data.user).sort());
+  });
+
+  socket.on("members", async (...a) => {
+    const [[room], ack] = split(a);
+    const sockets = await fetchSockets(io.in(room), ack);
+    if (!sockets) return;
+    const members = sockets.map((s) => ({ id: s.id, user: s.data.user, rooms: [...s.rooms].sort() }));
+    ack(members.sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0)));
   });
 
   socket.on("gather", async (...a) => {
