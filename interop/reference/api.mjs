@@ -18,8 +18,12 @@
 // - `kick` (room) (ack) → n = how many sockets the room has (as `count`, `{"error": ...}` and
 //   nothing kicked when that fails), then `io.in(room).disconnectSockets(true)`, then n;
 // - `move` (from, to) (ack) → `io.in(from).socketsJoin(to)` then `io.in(from).socketsLeave(from)`,
-//   then `true` (on the other servers the join and the leave are fire-and-forget: done soon
-//   after the answer, not before it);
+//   then `true`.
+//   With --redis, the joins, leaves and disconnections of `move` and `kick` are fire-and-forget,
+//   done soon after the answer, not before it, on this server too: Node's classic adapter
+//   applies them here when its own request comes back from Redis, the sharded one once Redis
+//   acknowledged its SPUBLISH (so test/api.test.mjs's "done when answered" holds only without
+//   --redis);
 // - `gather` (ms) (ack) → asked = how many sockets `/` has (`io.fetchSockets()`, `{"error": ...}`
 //   when that fails), then `io.timeout(ms).emit("question", cb)` to all of them (the asker
 //   included) and `{"answers": <the first argument of each answer, sorted by JSON text>,
