@@ -160,9 +160,12 @@ function cluster(mode) {
 
     after(async () => {
       closeAll(...monitors);
-      await Promise.allSettled(servers.map((s) => s.stop()));
+      // Each server's exit must be clean (stop() throws otherwise): reported once all is stopped.
+      const stopped = await Promise.allSettled(servers.map((s) => s.stop()));
       if (rc?.isOpen) await rc.disconnect().catch(() => {});
       await redis?.stop();
+      const failed = stopped.filter((r) => r.status === "rejected").map((r) => r.reason?.message ?? String(r.reason));
+      if (failed.length > 0) throw new Error(failed.join("\n\n"));
     });
 
     it(`say from each server reaches every client of every server, once (${mode})`, { timeout: TEST_TIMEOUT }, async (t) => {
