@@ -108,8 +108,8 @@ impl Io {
 
     /// Sends an event to the server-side listeners of namespace `nsp`
     /// ([`Namespace::on_server_event`](crate::Namespace::on_server_event)) on the other
-    /// shards (every shard when this handle was not taken on one): Node's
-    /// `serverSideEmit`, which reaches the other servers of a cluster.
+    /// shards (every shard when this handle was not taken on one) and, in a cluster, on
+    /// every shard of every other server: Node's `serverSideEmit`.
     pub fn server_side_emit<T: Serialize + ?Sized>(
         &self,
         nsp: &str,
@@ -122,8 +122,8 @@ impl Io {
     }
 
     /// As [`Io::server_side_emit`], collecting what the listeners answer, one list per
-    /// shard reached, flattened, then one answer per other server of a cluster (Node's
-    /// `serverSideEmitWithAck`). It completes when every shard reached has run its
+    /// shard of this server reached, flattened, then one answer per other server of a
+    /// cluster (its first, as a Node server answers once) (Node's `serverSideEmitWithAck`). It completes when every shard reached has run its
     /// listeners and every other server answered; another server that does not answer in
     /// time makes it fail with Node's error, carrying the answers that came. Without a
     /// cluster, bound the wait with your runtime's timeout.
