@@ -94,7 +94,7 @@ count "${p:-0}" "${f:-0}"
 interop() {
   local label=$1 rt=$2; shift 2
   step "interop: official socket.io-client against $label"
-  out=$(cd interop && env -u CORELAY_SERVER -u CORELAY_SERVER_ARGS "$@" CORELAY_BIN_DIR="$root/target/interop/$rt" \
+  out=$(cd interop && env -u CORELAY_SERVER -u CORELAY_SERVER_ARGS -u CORELAY_CLUSTER "$@" CORELAY_REQUIRE_REDIS=1 CORELAY_BIN_DIR="$root/target/interop/$rt" \
     node --test --test-concurrency=1 --test-force-exit --test-reporter=spec test/ 2>&1); status=$?
   echo "$out" | grep -vE '^\s*✔' | tail -n 40
   p=$(echo "$out" | grep -E '^ℹ pass ' | awk '{print $3}')
@@ -110,16 +110,19 @@ io_uring_works() {
 libc = ctypes.CDLL(None, use_errno=True)
 sys.exit(0 if libc.syscall(425, 8, ctypes.create_string_buffer(120)) >= 0 else 1)' 2>/dev/null
 }
-interop "tokio" tokio CORELAY_EXPECT_IO_DRIVER=epoll
+# Each run's cluster test (test/cluster.test.mjs, a real redis-server) joins that runtime's
+# `api` server ("rust": the run's own binaries), one of another runtime and a Node server with
+# @socket.io/redis-adapter.
+interop "tokio" tokio CORELAY_EXPECT_IO_DRIVER=epoll CORELAY_CLUSTER=rust,monoio,node
 if io_uring_works; then
   # Where io_uring works, the io_uring run may not silently fall back to epoll.
-  interop "monoio (io_uring)" monoio CORELAY_MONOIO_DRIVER=auto CORELAY_EXPECT_IO_DRIVER=io_uring
+  interop "monoio (io_uring)" monoio CORELAY_MONOIO_DRIVER=auto CORELAY_EXPECT_IO_DRIVER=io_uring CORELAY_CLUSTER=rust,glommio,node
 else
   echo "io_uring is not available here: the monoio run falls back to epoll, glommio can not run"
-  interop "monoio (no io_uring here: epoll)" monoio CORELAY_MONOIO_DRIVER=auto CORELAY_EXPECT_IO_DRIVER=epoll
+  interop "monoio (no io_uring here: epoll)" monoio CORELAY_MONOIO_DRIVER=auto CORELAY_EXPECT_IO_DRIVER=epoll CORELAY_CLUSTER=rust,tokio,node
 fi
-interop "monoio (epoll driver)" monoio CORELAY_MONOIO_DRIVER=legacy CORELAY_EXPECT_IO_DRIVER=epoll
-interop "glommio" glommio CORELAY_EXPECT_IO_DRIVER=io_uring
+interop "monoio (epoll driver)" monoio CORELAY_MONOIO_DRIVER=legacy CORELAY_EXPECT_IO_DRIVER=epoll CORELAY_CLUSTER=rust,tokio,node
+interop "glommio" glommio CORELAY_EXPECT_IO_DRIVER=io_uring CORELAY_CLUSTER=rust,tokio,node
 
 echo
 echo "$passed passed, $failed failed"

@@ -31,19 +31,24 @@
 // - `say` (text) (ack) → `io.emit("said", text)` to every socket, then `true`;
 // - `room-say` (room, except, text) (ack) → `io.to(room).except(except).emit("said", text)`
 //   (the sockets of `room` that are not in `except`), then `true`;
+// - `server-id` (ack) → this server's id (random at start; a corelay server answers the same
+//   on every shard);
 // - `server-ask` (ms) (ack) → asks every other server `ping-servers` with an acknowledgement
-//   (`io.serverSideEmit("ping-servers", cb)`; each server's listener answers "pong") and
-//   answers `{"answers": <sorted answers>}`, or `{"error": <message>, "answers": <the sorted
-//   answers received>}` when not every server answered: Node's adapter waits 5000 ms
-//   (requestsTimeout classic, a fixed 5000 ms sharded), "timeout reached: only K responses
-//   received out of M". Socket.IO 4.8 has no per-call timeout for server-side emits
-//   (`io.timeout(ms)` gives a BroadcastOperator without serverSideEmit), so `ms` bounds the
-//   wait here: when it runs out first the answer is `{"error": "operation has timed out",
-//   "answers": []}` (the answers so far are not available before the adapter's timeout);
+//   (`io.serverSideEmit("ping-servers", cb)`; each server's listener answers its id) and
+//   answers `{"answers": <the distinct ids, this server's own left out, sorted>}` (a corelay
+//   server's other shards hear its server-side events too, and answer its own id), or
+//   `{"error": <message>, "answers": <the same of the answers received>}` when not every server
+//   answered: Node's adapter waits 5000 ms (requestsTimeout classic, a fixed 5000 ms sharded),
+//   "timeout reached: only K responses received out of M". Socket.IO 4.8 has no per-call
+//   timeout for server-side emits (`io.timeout(ms)` gives a BroadcastOperator without
+//   serverSideEmit), so `ms` bounds the wait here: when it runs out first the answer is
+//   `{"error": "operation has timed out", "answers": []}`;
 // - `server-tell` (value) (ack) → `io.serverSideEmit("told", value)`, then `true`: every other
 //   server keeps `value` as its last told value (fire-and-forget; a server-side emit does not
 //   reach the server that emits it);
-// - `last-told` (ack) → this server's last told value (`null` until told).
+// - `last-told` (ack) → this server's last told value (`null` until told; a corelay server keeps
+//   one per shard, the asking socket's).
+import { randomUUID } from "node:crypto";
 import { createServer } from "node:http";
 import { Server } from "socket.io";
 import { parseFlags, serve, socketIoOptions, withRedis } from "./common.mjs";
@@ -76,6 +81,9 @@ async function fetchSockets(operator, ack) {
   }
 }
 
+/** This server's id (`server-id`, the answer to `ping-servers`). */
+const SERVER_ID = randomUUID();
+
 /** The last value another server told this one (`server-tell`), null until then. */
 let lastTold = null;
 
@@ -83,7 +91,7 @@ let lastTold = null;
 // arguments, then a callback when the emitter asked for an acknowledgement.
 io.on("ping-servers", (...args) => {
   const cb = args.at(-1);
-  if (typeof cb === "function") cb("pong");
+  if (typeof cb === "function") cb(SERVER_ID);
 });
 io.on("told", (value) => {
   lastTold = value;
@@ -196,7 +204,7 @@ root.on("connection", (socket) => {
     };
     const timer = setTimeout(() => answer({ error: "operation has timed out", answers: [] }), ms);
     io.serverSideEmit("ping-servers", (err, responses) => {
-      const answers = [...(responses ?? [])].sort(byJson);
+      const answers = [...new Set(responses ?? [])].filter((id) => id !== SERVER_ID).sort(byJson);
       answer(err ? { error: err.message, answers } : { answers });
     });
   });
@@ -208,6 +216,8 @@ root.on("connection", (socket) => {
   });
 
   socket.on("last-told", (...a) => split(a)[1](lastTold));
+
+  socket.on("server-id", (...a) => split(a)[1](SERVER_ID));
 
   // corelay emits this from a plain thread through its Io handle; Node has one thread.
   socket.on("later", (ms, event) => {
