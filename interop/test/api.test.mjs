@@ -205,3 +205,38 @@ it("any-count answers how many events the socket sent before it (any-count inclu
     assert.equal(await s.emitWithAck("any-count"), 5);
   }
 });
+
+it("members answers the room's sockets on both shards: id, user and rooms (sorted), sorted by id", { timeout: TEST_TIMEOUT }, async (t) => {
+  const members = await spread(t, 4, user("mem-"));
+  const outsider = await connect(t, { auth: { token: "outsider" } });
+  for (const s of members) assert.equal(await s.emitWithAck("join", "mem-room"), true);
+  assert.equal(await members[0].emitWithAck("join", "mem-extra"), true);
+  const expected = members
+    .map((s, i) => ({ id: s.id, user: `mem-${String(i).padStart(2, "0")}`, rooms: [s.id, "mem-room", ...(i === 0 ? ["mem-extra"] : [])].sort() }))
+    .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  assert.deepEqual(await outsider.emitWithAck("members", "mem-room"), expected);
+  assert.deepEqual(await outsider.emitWithAck("members", "mem-nobody"), []);
+});
+
+it("say reaches every socket on both shards; room-say the room's members not in except", { timeout: TEST_TIMEOUT }, async (t) => {
+  const clients = await spread(t, 6, user("say-"));
+  const heard = clients.map(() => []);
+  clients.forEach((s, i) => s.on("said", (text) => heard[i].push(text)));
+  // Members: clients 0..3; left out: clients 2 and 3 (also in "say-except").
+  for (const [i, s] of clients.entries()) {
+    if (i < 4) assert.equal(await s.emitWithAck("join", "say-room"), true);
+    if (i === 2 || i === 3) assert.equal(await s.emitWithAck("join", "say-except"), true);
+  }
+  assert.equal(await clients[5].emitWithAck("room-say", "say-room", "say-except", "to the room"), true);
+  assert.equal(await clients[5].emitWithAck("say", "to all"), true);
+  await until(() => heard.every((h) => h.includes("to all")), "every client heard `say`");
+  heard.forEach((h, i) => assert.deepEqual(h, i < 2 ? ["to the room", "to all"] : ["to all"], `client ${i}`));
+});
+
+it("server-id is the same on every shard of the server", { timeout: TEST_TIMEOUT }, async (t) => {
+  const clients = await spread(t, 2, user("id-"));
+  const ids = await Promise.all(clients.map((s) => s.emitWithAck("server-id")));
+  assert.equal(typeof ids[0], "string");
+  assert.ok(ids[0].length > 0);
+  assert.equal(new Set(ids).size, 1);
+});
