@@ -150,25 +150,20 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
         let Some((io, room, ack)) = room_request(&socket, event) else {
             return;
         };
-        let _ = match io.of("/").to(&room).fetch_sockets().await {
-            Ok(sockets) => ack.send(&sockets.len()),
-            Err(e) => ack.send(&json!({ "error": e.message })),
-        };
+        if let Some((sockets, ack)) = fetched(io.of("/").to(&room), ack).await {
+            let _ = ack.send(&sockets.len());
+        }
     })
     .on_async("kick", |socket, event| async move {
         let Some((io, room, ack)) = room_request(&socket, event) else {
             return;
         };
         // Counted first: in a cluster, the other servers disconnect theirs without answering.
-        let there = match io.of("/").to(&room).fetch_sockets().await {
-            Ok(sockets) => sockets.len(),
-            Err(e) => {
-                let _ = ack.send(&json!({ "error": e.message }));
-                return;
-            }
+        let Some((there, ack)) = fetched(io.of("/").to(&room), ack).await else {
+            return;
         };
         io.of("/").to(&room).disconnect_sockets(true).await;
-        let _ = ack.send(&there);
+        let _ = ack.send(&there.len());
     })
     .on_async("move", |socket, event| async move {
         let (Ok(from), Ok(to)) = (event.args.arg::<String>(0), event.args.arg::<String>(1)) else {
@@ -187,12 +182,8 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
         let Some((io, room, ack)) = room_request(&socket, event) else {
             return;
         };
-        let sockets = match io.of("/").to(&room).fetch_sockets().await {
-            Ok(sockets) => sockets,
-            Err(e) => {
-                let _ = ack.send(&json!({ "error": e.message }));
-                return;
-            }
+        let Some((sockets, ack)) = fetched(io.of("/").to(&room), ack).await else {
+            return;
         };
         let mut users: Vec<String> = sockets
             .iter()
@@ -207,13 +198,10 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
         let (Some(io), Some(ack)) = (socket.io(), event.ack) else {
             return;
         };
-        let asked = match io.of("/").fetch_sockets().await {
-            Ok(sockets) => sockets.len(),
-            Err(e) => {
-                let _ = ack.send(&json!({ "error": e.message }));
-                return;
-            }
+        let Some((asked, ack)) = fetched(io.of("/"), ack).await else {
+            return;
         };
+        let asked = asked.len();
         let question = io
             .of("/")
             .timeout(Duration::from_millis(ms))
@@ -247,6 +235,21 @@ fn root<R: Runtime>(ns: Namespace) -> Namespace {
             let _ = io.of(TENANTS).emit("tenant-news", &event.args);
         }
     })
+}
+
+/// The sockets an operator selects on every shard (and server), and `ack` back to answer
+/// with, or `None` once `ack` was answered `{"error": <message>}` (another server of a cluster did not answer in time).
+async fn fetched(
+    selected: corelay_core::IoOperator<'_>,
+    ack: corelay_core::AckSender,
+) -> Option<(Vec<corelay_core::RemoteSocket>, corelay_core::AckSender)> {
+    match selected.fetch_sockets().await {
+        Ok(sockets) => Some((sockets, ack)),
+        Err(e) => {
+            let _ = ack.send(&json!({ "error": e.message }));
+            None
+        }
+    }
 }
 
 /// The `Io` handle, the room (first argument) and the acknowledgement of a request about a
@@ -283,12 +286,8 @@ fn cluster<R: Runtime>(ns: Namespace, id: Arc<str>) -> Namespace {
         let Some((io, room, ack)) = room_request(&socket, event) else {
             return;
         };
-        let sockets = match io.of("/").to(&room).fetch_sockets().await {
-            Ok(sockets) => sockets,
-            Err(e) => {
-                let _ = ack.send(&json!({ "error": e.message }));
-                return;
-            }
+        let Some((sockets, ack)) = fetched(io.of("/").to(&room), ack).await else {
+            return;
         };
         let mut members: Vec<(String, Value)> = sockets
             .iter()
