@@ -14,7 +14,10 @@
 //! Redis adapter, `socketioxide-redis` 0.4: RESP3 pub/sub, msgpack messages; NOT
 //! wire-compatible with `@socket.io/redis-adapter`, so it clusters only with itself), and
 //! `--redis-stream-buffer N` (messages from Redis queued per channel, 1 048 576 here: the
-//! adapter drops what does not fit, and its default of 1 024 drops under a broadcast burst).
+//! adapter drops what does not fit, and its default of 1 024 may drop under a broadcast
+//! burst), and `--redis-response-timeout-ms N` (0 here: none; the crate's driver keeps
+//! redis-rs's 500 ms, and a burst of broadcasts then times out PUBLISHes, dropped broadcasts:
+//! see `driver.rs`).
 //! Prints `listening on http://HOST:PORT` once it accepts connections (with `--redis`, once the
 //! adapter's subscriptions are confirmed); exits on SIGTERM/SIGINT.
 
@@ -27,7 +30,9 @@ use socketioxide::adapter::Adapter;
 use socketioxide::extract::{AckSender, Data, SocketRef};
 use socketioxide::{SocketIo, SocketIoBuilder};
 use socketioxide_redis::drivers::redis::redis_client as redis;
-use socketioxide_redis::{RedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+
+mod driver;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
@@ -41,6 +46,7 @@ struct Flags {
     threads: usize,
     redis: Option<String>,
     redis_stream_buffer: usize,
+    redis_response_timeout_ms: u64,
 }
 
 fn usage(msg: &str) -> ! {
@@ -48,7 +54,8 @@ fn usage(msg: &str) -> ! {
     eprintln!(
         "usage: [--host 127.0.0.1] [--port 3000] [--max-payload 1000000] [--ping-interval-ms 25000] \
          [--ping-timeout-ms 20000] [--max-buffer-size 1048576] [--shards 1 (worker threads)] \
-         [--redis redis://HOST:PORT] [--redis-stream-buffer 1048576]"
+         [--redis redis://HOST:PORT] [--redis-stream-buffer 1048576] \
+         [--redis-response-timeout-ms 0 (none)]"
     );
     std::process::exit(2)
 }
@@ -64,6 +71,7 @@ fn parse_flags() -> Flags {
         threads: 1,
         redis: None,
         redis_stream_buffer: 1 << 20,
+        redis_response_timeout_ms: 0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(flag) = args.next() {
@@ -85,6 +93,7 @@ fn parse_flags() -> Flags {
             "--shards" => f.threads = (num() as usize).max(1),
             "--redis" => f.redis = Some(value.clone()),
             "--redis-stream-buffer" => f.redis_stream_buffer = (num() as usize).max(1),
+            "--redis-response-timeout-ms" => f.redis_response_timeout_ms = num(),
             "--connect-timeout-ms" => {} // socketioxide's connect timeout is fixed; accepted
             _ => usage(&format!("unknown flag {flag}")),
         }
@@ -131,11 +140,14 @@ async fn serve(flags: Flags, addr: SocketAddr) {
         std::process::exit(1)
     };
     let client = redis::Client::open(url.as_str()).unwrap_or_else(|e| fail(&e));
-    let config = RedisAdapterConfig::new().with_stream_buffer(flags.redis_stream_buffer);
-    let adapter = RedisAdapterCtr::new_with_redis_config(&client, config)
+    let timeout = (flags.redis_response_timeout_ms > 0)
+        .then(|| Duration::from_millis(flags.redis_response_timeout_ms));
+    let driver = driver::BenchDriver::new(&client, timeout)
         .await
         .unwrap_or_else(|e| fail(&e));
-    let builder = builder.with_adapter::<RedisAdapter<_>>(adapter);
+    let config = RedisAdapterConfig::new().with_stream_buffer(flags.redis_stream_buffer);
+    let adapter = RedisAdapterCtr::new_with_driver(driver, config);
+    let builder = builder.with_adapter::<CustomRedisAdapter<_, driver::BenchDriver>>(adapter);
     run(builder, addr, async |io| {
         // The namespace's adapter subscribes to its channels before the server listens.
         if let Err(e) = io.ns("/", on_connect).await {
@@ -146,13 +158,26 @@ async fn serve(flags: Flags, addr: SocketAddr) {
     .await
 }
 
+/// A broadcast that failed (with the Redis adapter: its PUBLISH failed, and then it is not
+/// delivered locally either): the first ones on stderr, then every thousandth, with a count.
+fn emit_failed(e: &dyn std::fmt::Display) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static FAILED: AtomicU64 = AtomicU64::new(0);
+    let n = FAILED.fetch_add(1, Ordering::Relaxed) + 1;
+    if n <= 3 || n.is_multiple_of(1000) {
+        eprintln!("broadcast failed ({n} so far): {e}");
+    }
+}
+
 /// The bench application on namespace `/`, whatever the adapter.
 async fn on_connect<A: Adapter>(s: SocketRef<A>) {
     s.on("echo", async |Data::<Value>(data), ack: AckSender<A>| {
         let _ = ack.send(&data);
     });
     s.on("broadcast", async |io: SocketIo<A>, Data::<Value>(data)| {
-        let _ = io.emit("tick", &data).await;
+        if let Err(e) = io.emit("tick", &data).await {
+            emit_failed(&e);
+        }
     });
     s.on(
         "join",
@@ -164,7 +189,9 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>) {
     s.on(
         "room-broadcast",
         async |io: SocketIo<A>, Data::<(String, Value)>((room, payload))| {
-            let _ = io.to(room).emit("tick", &payload).await;
+            if let Err(e) = io.to(room).emit("tick", &payload).await {
+                emit_failed(&e);
+            }
         },
     );
 }
