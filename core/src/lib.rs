@@ -115,7 +115,7 @@ pub use engine::{
 pub use id::{ConnId, NsId, SessionId, SocketId};
 pub use mesh::{
     Answer, ClusterEvent, ClusterPart, ClusterPort, Count, MeshMessage, MeshPost, MeshTarget,
-    Request, RequestError, RequestKind, SocketInfo,
+    Request, RequestError, RequestKind, ServerAnswers, SocketInfo,
 };
 pub use pairs::Pairs;
 pub use shard::{App, LocalTask, Shard, SharedShard, Stats};

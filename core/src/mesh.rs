@@ -415,14 +415,12 @@ impl<T> Gather<T> {
         }
     }
 
-    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<Result<Vec<T>, RequestError>> {
+    /// Every part once complete: the items, and the error if a part failed.
+    fn poll_done(&self, cx: &mut Context<'_>) -> Poll<(Vec<T>, Option<RequestError>)> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
         if state.pending == 0 {
             let items = std::mem::take(&mut state.items);
-            return Poll::Ready(match state.error.take() {
-                Some(error) => Err(error),
-                None => Ok(items),
-            });
+            return Poll::Ready((items, state.error.take()));
         }
         state.waker = Some(cx.waker().clone());
         Poll::Pending
@@ -447,7 +445,40 @@ impl<T> Future for Answer<T> {
     type Output = Result<Vec<T>, RequestError>;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        self.gather.poll_done(cx)
+        self.gather.poll_done(cx).map(|(items, error)| match error {
+            Some(error) => Err(error),
+            None => Ok(items),
+        })
+    }
+}
+
+/// The answers of [`Io::server_side_emit_with_ack`](crate::Io::server_side_emit_with_ack):
+/// every shard's and every other server's, or the error of a server that did not answer in
+/// time, carrying every answer that came (this server's shards' included). `Send`.
+#[derive(Debug)]
+pub struct ServerAnswers(Answer<serde_json::Value>);
+
+impl ServerAnswers {
+    pub(crate) fn new(answer: Answer<serde_json::Value>) -> Self {
+        ServerAnswers(answer)
+    }
+}
+
+impl Future for ServerAnswers {
+    type Output = Result<Vec<serde_json::Value>, RequestError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        self.0
+            .gather
+            .poll_done(cx)
+            .map(|(mut items, error)| match error {
+                Some(mut error) => {
+                    items.append(&mut error.responses);
+                    error.responses = items;
+                    Err(error)
+                }
+                None => Ok(items),
+            })
     }
 }
 

@@ -4,6 +4,14 @@
 //   CORELAY_SERVER=node   -> node interop/reference/<example>.mjs <flags>
 //   otherwise             -> <CORELAY_BIN_DIR>/<example> <flags>
 //                            (default CORELAY_BIN_DIR = <repo>/target/release/examples)
+// That is the default kind of server; `startServer(example, { kind })` picks one per server
+// (the cluster suite mixes them):
+//   kind "node"           -> the Node reference, as above
+//   kind "rust"           -> the Rust binary in CORELAY_BIN_DIR, as above
+//   kind RT (e.g. "tokio", "monoio", "glommio")
+//                         -> <repo>/target/interop/RT/<example> <flags>, where scripts/test.sh
+//                            copies each runtime's release examples (CORELAY_BIN_DIR_RT, e.g.
+//                            CORELAY_BIN_DIR_TOKIO, overrides the directory)
 //   CORELAY_SERVER_ARGS   -> extra space-separated flags appended for both kinds
 //   CORELAY_SERVER_LOG=1  -> mirror the server's stdout/stderr to this process' stderr
 //   CORELAY_EXPECT_IO_DRIVER=io_uring -> a Rust server must report that I/O driver on stderr
@@ -75,25 +83,39 @@ function throwIf(reports) {
   if (text.length > 0) throw new Error(text.join("\n\n"));
 }
 
+/** The default kind of server: "node" with CORELAY_SERVER=node, "rust" otherwise. */
 export function serverKind() {
   return process.env.CORELAY_SERVER === "node" ? "node" : "rust";
 }
 
-function command(example, flags) {
-  if (serverKind() === "node") {
+const KIND_RE = /^[a-z0-9_]+$/;
+
+/** The directory of the Rust example binaries of `kind` ("rust" or a runtime's name). */
+function binDir(kind) {
+  if (kind === "rust") {
+    return process.env.CORELAY_BIN_DIR
+      ? resolve(process.env.CORELAY_BIN_DIR)
+      : join(REPO_ROOT, "target", "release", "examples");
+  }
+  const own = process.env[`CORELAY_BIN_DIR_${kind.toUpperCase()}`];
+  return own ? resolve(own) : join(REPO_ROOT, "target", "interop", kind);
+}
+
+function command(example, flags, kind) {
+  if (kind === "node") {
     return {
       file: process.execPath,
       argv: [join(INTEROP_DIR, "reference", `${example}.mjs`), ...flags],
     };
   }
-  const binDir = process.env.CORELAY_BIN_DIR
-    ? resolve(process.env.CORELAY_BIN_DIR)
-    : join(REPO_ROOT, "target", "release", "examples");
-  const file = join(binDir, example);
+  if (!KIND_RE.test(kind)) throw new Error(`unknown kind of server: ${JSON.stringify(kind)}`);
+  const file = join(binDir(kind), example);
   if (!existsSync(file)) {
-    throw new Error(
-      `server binary not found: ${file} (build the examples, set CORELAY_BIN_DIR, or use CORELAY_SERVER=node)`,
-    );
+    const how =
+      kind === "rust"
+        ? "build the examples, set CORELAY_BIN_DIR, or use CORELAY_SERVER=node"
+        : `build them with scripts/test.sh (it copies each runtime's examples to target/interop/<runtime>), or set CORELAY_BIN_DIR_${kind.toUpperCase()}`;
+    throw new Error(`server binary not found: ${file} (kind ${kind}: ${how})`);
   }
   return { file, argv: flags };
 }
@@ -108,9 +130,9 @@ function extraArgs() {
  * since it was last called (a text quoting stderr) or null; `dismiss()` makes the process'
  * exit none of the harness' business (a start that failed and was reported as such).
  */
-function spawnOnce(example, args, port, env, onLine) {
+function spawnOnce(example, kind, args, port, env, onLine) {
   const flags = ["--port", String(port), "--host", HOST, ...args, ...extraArgs()];
-  const { file, argv } = command(example, flags);
+  const { file, argv } = command(example, flags, kind);
   const mirror = process.env.CORELAY_SERVER_LOG === "1";
   const proc = spawn(file, argv, {
     stdio: ["ignore", "pipe", "pipe"],
@@ -243,9 +265,9 @@ function spawnOnce(example, args, port, env, onLine) {
  * on stderr ("io driver: io_uring"), so that a run meant for one driver can not silently run
  * on another.
  */
-async function expectIoDriver(example, child) {
+async function expectIoDriver(example, kind, child) {
   const expected = process.env.CORELAY_EXPECT_IO_DRIVER;
-  if (!expected || serverKind() !== "rust") return;
+  if (!expected || kind === "node") return;
   const deadline = Date.now() + 2_000;
   while (!child.stderr().includes(`io driver: ${expected}`)) {
     if (Date.now() > deadline) {
@@ -258,13 +280,16 @@ async function expectIoDriver(example, child) {
 /**
  * Start an example server.
  * @param {string} example  "echo" | "engine_echo" | "bench" (a file in CORELAY_BIN_DIR)
- * @param {{ args?: string[], env?: Record<string, string>, port?: number }} [options]
- *   `env`: extra environment of this server (e.g. `{ RUST_LOG: "corelay::handover=debug" }`)
- * @returns {Promise<{ url: string, port: number, proc: import("node:child_process").ChildProcess,
+ * @param {{ args?: string[], env?: Record<string, string>, port?: number, kind?: string }} [options]
+ *   `env`: extra environment of this server (e.g. `{ RUST_LOG: "corelay::handover=debug" }`);
+ *   `kind`: "node", "rust" or a runtime's name (see the top of this file), `serverKind()` by default
+ * @returns {Promise<{ url: string, port: number, kind: string,
+ *   proc: import("node:child_process").ChildProcess,
  *   stop(): Promise<{code: number|null, signal: string|null}>, restart(): Promise<void>,
+ *   kill(signal?: string): Promise<{code: number|null, signal: string|null}>,
  *   stderr(): string, stderrMark(): number, stderrSince(mark: number): string[] }>}
  */
-export async function startServer(example, { args = [], env = {}, port = 0 } = {}) {
+export async function startServer(example, { args = [], env = {}, port = 0, kind = serverKind() } = {}) {
   let current = null; // the running child (if any)
   let launching = null; // promise of an in-progress launch
   // stderr lines of every process of this handle (restarts included), the oldest dropped.
@@ -277,6 +302,7 @@ export async function startServer(example, { args = [], env = {}, port = 0 } = {
   const handle = {
     url: "",
     port: 0,
+    kind,
     proc: null,
     /** The end of the current process' stderr. */
     stderr: () => (current ? current.stderr() : ""),
@@ -293,6 +319,20 @@ export async function startServer(example, { args = [], env = {}, port = 0 } = {
       if (!current) return { code: null, signal: null };
       const result = await current.stop();
       throwIf([await current.problems()]);
+      return result;
+    },
+    /**
+     * Send `signal` (SIGKILL by default: a crash the test asks for) and wait for the exit, which
+     * is then none of the harness' business. Throws when the server printed a panic before.
+     */
+    async kill(signal = "SIGKILL") {
+      if (launching) await launching.catch(() => {});
+      if (!current) return { code: null, signal: null };
+      const before = await current.problems();
+      current.dismiss();
+      current.proc.kill(signal);
+      const result = await current.exited;
+      throwIf([before]);
       return result;
     },
     /** Stop (as `stop()`, so it throws the same way), then start again on the same port. */
@@ -312,14 +352,14 @@ export async function startServer(example, { args = [], env = {}, port = 0 } = {
     const attempts = isRestart ? 5 : 1;
     let lastErr;
     for (let i = 0; i < attempts; i++) {
-      const child = spawnOnce(example, args, wantedPort, env, onLine);
+      const child = spawnOnce(example, kind, args, wantedPort, env, onLine);
       current = child;
       try {
         const { port: actual } = await child.ready;
         if (wantedPort !== 0 && actual !== wantedPort) {
           throw new Error(`${example} server listened on port ${actual}, expected ${wantedPort}`);
         }
-        await expectIoDriver(example, child);
+        await expectIoDriver(example, kind, child);
         handle.port = actual;
         handle.url = `http://${HOST}:${actual}`;
         handle.proc = child.proc;

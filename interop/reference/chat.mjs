@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Server } from "socket.io";
-import { parseFlags, serve, socketIoOptions } from "./common.mjs";
+import { parseFlags, serve, socketIoOptions, withRedis } from "./common.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PAGE = readFileSync(resolve(here, "../../example-apps/src/page.html"));
@@ -28,6 +28,8 @@ const httpServer = createServer((req, res) => {
   }
 });
 const io = new Server(httpServer, socketIoOptions(opts));
+// Before anything uses the adapter: --redis replaces it.
+await withRedis(io, opts);
 
 let online = 0;
 

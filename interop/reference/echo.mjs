@@ -1,11 +1,13 @@
 // Reference implementation of the `echo` example (Socket.IO, namespaces / and /custom).
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { parseFlags, serve, socketIoOptions } from "./common.mjs";
+import { parseFlags, serve, socketIoOptions, withRedis } from "./common.mjs";
 
 const opts = parseFlags();
 const httpServer = createServer();
 const io = new Server(httpServer, socketIoOptions(opts));
+// Before anything uses the adapter: --redis replaces it.
+await withRedis(io, opts);
 
 function onConnection(socket) {
   socket.emit("auth", socket.handshake.auth);

@@ -1,5 +1,6 @@
 // Reference implementation of the `engine_echo` example: a bare Engine.IO
-// server at /engine.io/ that sends every message back as it came.
+// server at /engine.io/ that sends every message back as it came. The cluster flags
+// (--redis, --redis-sharded) are accepted and ignored: there is no Socket.IO adapter here.
 import { createServer } from "node:http";
 import { attach } from "engine.io";
 import { parseFlags, serve } from "./common.mjs";

@@ -3,7 +3,7 @@
 // adapter's room events. The contract is in example-apps/src/extras.rs.
 import { createServer } from "node:http";
 import { Server } from "socket.io";
-import { parseFlags, serve, socketIoOptions } from "./common.mjs";
+import { parseFlags, serve, socketIoOptions, withRedis } from "./common.mjs";
 
 const opts = parseFlags();
 const httpServer = createServer();
@@ -18,6 +18,8 @@ const io = new Server(
     },
   }),
 );
+// Before anything uses the adapter (the room events below): --redis replaces it.
+await withRedis(io, opts);
 
 let refused = 0;
 io.engine.on("connection_error", () => {

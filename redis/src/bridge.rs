@@ -6,11 +6,12 @@
 //! other, each once per message.
 
 use bytes::Bytes;
-use corelay_core::{Args, Binary, SocketHandshake, SocketInfo};
+use corelay_core::{Args, SocketHandshake, SocketInfo};
 use rmpv::Value;
-use serde::ser::{SerializeMap, SerializeSeq, SerializeTuple};
+use serde::ser::SerializeTuple;
 use serde::{Serialize, Serializer};
 
+use crate::value::{key_text, BinaryAs, Json};
 use crate::FetchedSocket;
 
 /// A JSON value of corelay's, with its placeholders replaced by the attachments they name.
@@ -101,46 +102,9 @@ impl Serialize for Spread<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut tuple = s.serialize_tuple(self.0.len())?;
         for v in self.0 {
-            tuple.serialize_element(&Js(v))?;
+            tuple.serialize_element(&Json(v, BinaryAs::Attachment))?;
         }
         tuple.end()
-    }
-}
-
-/// One value of the adapter's, for corelay's packet writer.
-struct Js<'a>(&'a Value);
-
-impl Serialize for Js<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::Binary(bytes) => Binary(Bytes::copy_from_slice(bytes)).serialize(s),
-            Value::Array(items) => {
-                let mut seq = s.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(&Js(item))?;
-                }
-                seq.end()
-            }
-            Value::Map(entries) => {
-                let mut map = s.serialize_map(Some(entries.len()))?;
-                for (key, value) in entries {
-                    if matches!(value, Value::Ext(..)) {
-                        continue;
-                    }
-                    map.serialize_entry(&key_text(key), &Js(value))?;
-                }
-                map.end()
-            }
-            // Everything else is what JSON.stringify writes of it.
-            other => to_json(other).serialize(s),
-        }
-    }
-}
-
-fn key_text(key: &Value) -> String {
-    match key {
-        Value::String(text) => String::from_utf8_lossy(text.as_bytes()).into_owned(),
-        other => to_json(other).to_string().trim_matches('"').to_owned(),
     }
 }
 

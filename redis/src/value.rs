@@ -67,7 +67,8 @@ pub(crate) fn write(value: &Value, format: Format) -> Vec<u8> {
     let mut out = Vec::new();
     match format {
         // Writing to a Vec can not fail, and `Json` never returns an error.
-        Format::Json => serde_json::to_writer(&mut out, &Json(value)).expect("JSON into a Vec"),
+        Format::Json => serde_json::to_writer(&mut out, &Json(value, BinaryAs::Buffer))
+            .expect("JSON into a Vec"),
         Format::Msgpack => {
             rmpv::encode::write_value(&mut out, &normalize(value)).expect("msgpack into a Vec")
         }
@@ -129,8 +130,19 @@ fn integral(f: f64) -> Option<Value> {
     }
 }
 
-/// A [`Value`] written as `JSON.stringify` writes the JavaScript value it stands for.
-struct Json<'a>(&'a Value);
+/// How [`Json`] writes binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum BinaryAs {
+    /// As `JSON.stringify` writes a Node `Buffer`: `{"type":"Buffer","data":[...]}`.
+    Buffer,
+    /// As a [`corelay_core::Binary`]: inside corelay's packet writer, an attachment behind a
+    /// placeholder.
+    Attachment,
+}
+
+/// A [`Value`] written as `JSON.stringify` writes the JavaScript value it stands for (binary
+/// as the second member says).
+pub(crate) struct Json<'a>(pub &'a Value, pub BinaryAs);
 
 impl Serialize for Json<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -143,7 +155,7 @@ impl Serialize for Json<'_> {
                 // rmpv integers are always u64 or i64.
                 (None, None) => s.serialize_unit(),
             },
-            Value::F32(f) => Json(&Value::F64(f64::from(*f))).serialize(s),
+            Value::F32(f) => Json(&Value::F64(f64::from(*f)), self.1).serialize(s),
             // JSON.stringify writes a non-finite number as `null`, any other as JavaScript
             // spells it (`1e+21`, `1e-7`, `100000000000000000000`), which is not how serde_json
             // spells every float: the text goes in as a raw value.
@@ -154,6 +166,9 @@ impl Serialize for Json<'_> {
             }
             Value::F64(_) => s.serialize_unit(),
             Value::String(text) => s.serialize_str(&String::from_utf8_lossy(text.as_bytes())),
+            Value::Binary(bytes) if self.1 == BinaryAs::Attachment => {
+                corelay_core::Binary(bytes::Bytes::copy_from_slice(bytes)).serialize(s)
+            }
             Value::Binary(bytes) => {
                 let mut map = s.serialize_map(Some(2))?;
                 map.serialize_entry("type", "Buffer")?;
@@ -163,7 +178,7 @@ impl Serialize for Json<'_> {
             Value::Array(items) => {
                 let mut seq = s.serialize_seq(Some(items.len()))?;
                 for item in items {
-                    seq.serialize_element(&Json(item))?;
+                    seq.serialize_element(&Json(item, self.1))?;
                 }
                 seq.end()
             }
@@ -175,7 +190,7 @@ impl Serialize for Json<'_> {
                     if matches!(value, Value::Ext(..)) {
                         continue;
                     }
-                    map.serialize_entry(&key_text(key), &Json(value))?;
+                    map.serialize_entry(&key_text(key), &Json(value, self.1))?;
                 }
                 map.end()
             }
@@ -225,11 +240,11 @@ pub(crate) fn js_number(f: f64) -> String {
 }
 
 /// An object key as JavaScript spells it.
-fn key_text(key: &Value) -> String {
+pub(crate) fn key_text(key: &Value) -> String {
     match key {
         Value::String(text) => String::from_utf8_lossy(text.as_bytes()).into_owned(),
         other => {
-            let json = serde_json::to_string(&Json(other)).unwrap_or_default();
+            let json = serde_json::to_string(&Json(other, BinaryAs::Buffer)).unwrap_or_default();
             json.trim_matches('"').to_owned()
         }
     }

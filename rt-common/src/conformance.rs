@@ -215,6 +215,164 @@ pub fn async_panics_stop_the_server<R: Runtime>(options: R::Options) {
     boom_stops_the_server::<R>(app, options);
 }
 
+/// A `redis-server` of this test on a free loopback port, stopped when dropped. `None` when
+/// the machine has none (unless `CORELAY_REQUIRE_REDIS=1`, then it panics).
+struct Redis {
+    port: u16,
+    child: Option<std::process::Child>,
+}
+
+impl Redis {
+    fn start() -> Option<Redis> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut redis = Redis { port, child: None };
+        if !redis.run() {
+            assert!(
+                std::env::var("CORELAY_REQUIRE_REDIS").as_deref() != Ok("1"),
+                "redis-server is required (CORELAY_REQUIRE_REDIS=1) and did not start"
+            );
+            eprintln!("redis-server not found: skipped");
+            return None;
+        }
+        Some(redis)
+    }
+
+    /// Starts the server (again) on its port; whether it answers.
+    fn run(&mut self) -> bool {
+        let child = std::process::Command::new("redis-server")
+            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn();
+        let Ok(child) = child else { return false };
+        self.child = Some(child);
+        let t0 = Instant::now();
+        while t0.elapsed() < WAIT {
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Polls a future to its end on this thread.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut future = std::pin::pin!(future);
+    let t0 = Instant::now();
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        assert!(t0.elapsed() < WAIT * 3, "a future did not complete");
+        std::thread::park_timeout(Duration::from_millis(50));
+    }
+}
+
+/// Waits until a GET of the polling session `path` brings `wanted`, sending it again with
+/// `send` every 100 ms meanwhile (a broadcast sent before both servers heard Redis again is
+/// lost, as Node's would be).
+fn until_heard(addr: SocketAddr, path: &str, wanted: &str, send: impl Fn()) {
+    let t0 = Instant::now();
+    loop {
+        send();
+        let (got, answer) = std::sync::mpsc::channel();
+        let path = path.to_owned();
+        std::thread::spawn(move || drop(got.send(request(addr, "GET", &path, ""))));
+        if let Ok(answer) = answer.recv_timeout(Duration::from_millis(300)) {
+            if answer.contains(wanted) {
+                return;
+            }
+        }
+        assert!(t0.elapsed() < WAIT * 2, "{wanted} never arrived");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The adapter's defaults, with requests given 1 s (not 5) to keep the check short.
+fn options_fast() -> crate::RedisOptions {
+    crate::RedisOptions {
+        requests_timeout: Duration::from_secs(1),
+        ..crate::RedisOptions::default()
+    }
+}
+
+/// Two servers joined through a real Redis: a broadcast and a `fetch_sockets` of one reach
+/// the other's socket; Redis restarted, the adapter reconnects and subscribes again.
+pub fn joins_a_redis_cluster<R: Runtime>(options: R::Options) {
+    let Some(mut redis) = Redis::start() else {
+        return;
+    };
+    let app = || {
+        App::builder()
+            .configure(|c| c.ping_interval = Duration::from_millis(200))
+            .namespace("/", |ns| ns.on_connection(|socket| socket.join("r")))
+            .build()
+    };
+    let server = |app| {
+        Server::<R>::builder(app)
+            .options(options.clone())
+            .bind("127.0.0.1:0".parse().unwrap())
+            .shards(2)
+            .redis_with(&redis.url(), options_fast())
+            .start()
+            .expect("start")
+    };
+    let (a, b) = (server(app()), server(app()));
+    let addr = b.local_addr();
+    let path = join(addr);
+    assert!(request(addr, "GET", &path, "").contains("40{\"sid\":"));
+    let io = a.io();
+    until_heard(addr, &path, "42[\"hi\",1]", || {
+        drop(io.to("r").emit("hi", &1))
+    });
+    let found = block_on(io.of("/").fetch_sockets()).expect("every server answered");
+    assert_eq!(found.len(), 1, "the socket of the other server");
+    assert_eq!(found[0].rooms().len(), 2, "its own room and r");
+    redis.stop();
+    // Local delivery goes on; a request fails with Node's error after the timeout.
+    let err = block_on(io.of("/").fetch_sockets()).expect_err("no Redis");
+    assert_eq!(
+        err.message,
+        "timeout reached while waiting for fetchSockets response"
+    );
+    assert!(redis.run(), "redis-server restarted");
+    until_heard(addr, &path, "42[\"again\"]", || drop(io.emit("again", &())));
+    for server in [a, b] {
+        server.shutdown();
+        server.wait().expect("a clean stop");
+    }
+}
+
 /// Generates one `#[test]` per check of [`crate::conformance`] for runtime `$rt`, with its
 /// default options or the ones given.
 #[macro_export]
@@ -251,6 +409,11 @@ macro_rules! conformance_tests {
         #[test]
         fn async_panics_stop_the_server() {
             $crate::conformance::async_panics_stop_the_server::<$rt>($options);
+        }
+
+        #[test]
+        fn joins_a_redis_cluster() {
+            $crate::conformance::joins_a_redis_cluster::<$rt>($options);
         }
     };
 }

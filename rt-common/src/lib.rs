@@ -62,6 +62,7 @@ mod sys;
 mod task;
 
 pub use corelay_core::Io;
+pub use corelay_redis as redis;
 pub use corelay_redis::adapter::AdapterConfig as RedisOptions;
 #[cfg(feature = "tokio-io")]
 pub use runtime::TokioIo;

@@ -55,7 +55,7 @@ use nix::sys::resource::{getrlimit, Resource};
 use nix::sys::socket as sock;
 
 pub use corelay_core::*;
-pub use corelay_rt::{RunningServer, ServerError, ShutdownHandle};
+pub use corelay_rt::{RedisOptions, RunningServer, ServerError, ShutdownHandle};
 
 /// Memory each executor registers with io_uring. glommio uses it for file I/O only (sockets
 /// read into the driver's buffer), so the minimum it takes is enough.

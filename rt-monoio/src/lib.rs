@@ -47,7 +47,7 @@ use monoio::time::TimeDriver;
 use monoio::{FusionDriver, FusionRuntime, IoUringDriver, LegacyDriver, RuntimeBuilder};
 
 pub use corelay_core::*;
-pub use corelay_rt::{RunningServer, ServerError, ShutdownHandle};
+pub use corelay_rt::{RedisOptions, RunningServer, ServerError, ShutdownHandle};
 
 /// The environment variable that overrides [`DriverExt::driver`].
 const DRIVER_ENV: &str = "CORELAY_MONOIO_DRIVER";

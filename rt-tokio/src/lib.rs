@@ -29,7 +29,7 @@ use std::time::Instant;
 use corelay_rt::TokioIo;
 
 pub use corelay_core::*;
-pub use corelay_rt::{RunningServer, ServerError, ShutdownHandle};
+pub use corelay_rt::{RedisOptions, RunningServer, ServerError, ShutdownHandle};
 
 /// Entry point: `Server::builder(app)`, then `bind`, `shards`, `pin_cores`, `start`.
 pub type Server = corelay_rt::Server<Tokio>;

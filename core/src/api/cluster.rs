@@ -192,13 +192,15 @@ impl Inbound {
         self.everywhere(MeshMessage::Request(request));
     }
 
-    /// Another server's server-side event: the listeners of namespace `nsp` run once on this
-    /// server (on its first shard, as on one Node server), with `args` (a JSON array). With
-    /// a `token`, what they answer comes back as a [`ClusterEvent::ServerEventAnswered`].
+    /// Another server's server-side event: the listeners of namespace `nsp` run on every
+    /// shard (each shard's state hears it, as a server-side event from a sibling shard
+    /// does), with `args` (a JSON array). With a `token`, what they answered on every shard
+    /// comes back as one [`ClusterEvent::ServerEventAnswered`] (the server answers once: its
+    /// first answer, as a Node server's listener calls back once).
     pub fn server_event(&self, nsp: &str, name: &str, args: serde_json::Value, token: Option<u64>) {
         let reply = token.map(|token| {
             let post = self.post.clone();
-            Gather::with_callback(1, move |answers| {
+            Gather::with_callback(self.post.shards(), move |answers| {
                 Self::answer(&post, ClusterEvent::ServerEventAnswered { token, answers });
             })
         });
@@ -207,8 +209,7 @@ impl Inbound {
             args,
             reply,
         };
-        let request = Selection::all(nsp).request(op);
-        self.post.post(0, MeshMessage::Request(request));
+        self.everywhere(MeshMessage::Request(Selection::all(nsp).request(op)));
     }
 }
 

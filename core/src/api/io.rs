@@ -8,6 +8,7 @@ use super::operator::{IoOperator, Remote};
 use super::RemoteSocket;
 use crate::mesh::{
     Answer, ClusterEvent, Count, Gather, MeshMessage, MeshPost, Op, Request, RequestError,
+    ServerAnswers,
 };
 use crate::shard::Shard;
 use crate::socketio::payload::args_value;
@@ -107,8 +108,8 @@ impl Io {
 
     /// Sends an event to the server-side listeners of namespace `nsp`
     /// ([`Namespace::on_server_event`](crate::Namespace::on_server_event)) on the other
-    /// shards (every shard when this handle was not taken on one): Node's
-    /// `serverSideEmit`, which reaches the other servers of a cluster.
+    /// shards (every shard when this handle was not taken on one) and, in a cluster, on
+    /// every shard of every other server: Node's `serverSideEmit`.
     pub fn server_side_emit<T: Serialize + ?Sized>(
         &self,
         nsp: &str,
@@ -121,8 +122,8 @@ impl Io {
     }
 
     /// As [`Io::server_side_emit`], collecting what the listeners answer, one list per
-    /// shard reached, flattened, then one answer per other server of a cluster (Node's
-    /// `serverSideEmitWithAck`). It completes when every shard reached has run its
+    /// shard of this server reached, flattened, then one answer per other server of a
+    /// cluster (its first, as a Node server answers once) (Node's `serverSideEmitWithAck`). It completes when every shard reached has run its
     /// listeners and every other server answered; another server that does not answer in
     /// time makes it fail with Node's error, carrying the answers that came. Without a
     /// cluster, bound the wait with your runtime's timeout.
@@ -131,12 +132,12 @@ impl Io {
         nsp: &str,
         event: &str,
         args: &T,
-    ) -> Result<Answer<serde_json::Value>, EmitError> {
+    ) -> Result<ServerAnswers, EmitError> {
         check_name(event)?;
         let clustered = self.post.cluster().is_some();
         let gather = Gather::new(self.targets().count(), clustered);
         self.send_server_event(nsp, event, args, Some(gather.clone()));
-        Ok(Answer::new(gather))
+        Ok(ServerAnswers::new(Answer::new(gather)))
     }
 
     /// The shards a server-side event reaches: all but the one this handle was taken on.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use smallvec::SmallVec;
 
 use super::rooms::RoomKey;
-use super::{Args, Encoded, SocketIo};
+use super::{with_namespace, Args, Encoded, SocketIo};
 use crate::engine::Engine;
 use crate::id::{NsId, SocketId};
 
@@ -65,7 +65,10 @@ impl Broadcast {
     /// The event and its arguments (binary ones as attachments), read back from the encoded
     /// packet; `None` for a packet that is not an event.
     pub fn event(&self) -> Option<(String, Args)> {
-        let (text, attachments) = self.packets.split_first()?;
+        // The packet names the broadcast's namespace, which may be a dynamic namespace's
+        // pattern or key (`^/dyn-\d+$`, with any character): read it as `/`'s.
+        let renamed = (&*self.nsp != "/").then(|| with_namespace(&self.packets, &self.nsp, "/"));
+        let (text, attachments) = renamed.as_ref().unwrap_or(&self.packets).split_first()?;
         let payload = text.payload();
         let packet = crate::wire::sio::decode(payload.slice(1..), usize::MAX).ok()?;
         let data = packet.data?;
@@ -355,6 +358,9 @@ impl AckGather {
     /// A shard sent the broadcast to `n` sockets.
     pub(crate) fn sent(&self, n: usize) {
         self.update(|s| {
+            if s.expired {
+                return;
+            }
             s.shards = s.shards.saturating_sub(1);
             s.expected += n;
         });
@@ -362,12 +368,21 @@ impl AckGather {
 
     /// A socket answered.
     pub(crate) fn answer(&self, args: Args) {
-        self.update(|s| s.answers.push(args));
+        self.update(|s| {
+            if !s.expired {
+                s.answers.push(args);
+            }
+        });
     }
 
     /// A socket did not answer in time, or left.
     pub(crate) fn miss(&self) {
-        self.update(|s| s.missing += 1);
+        // Once the cluster's time ran out, every silent recipient is counted already.
+        self.update(|s| {
+            if !s.expired {
+                s.missing += 1;
+            }
+        });
     }
 
     pub(crate) fn poll_done(

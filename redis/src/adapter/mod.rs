@@ -160,7 +160,14 @@ enum Pending {
         answers: Vec<serde_json::Value>,
     },
     /// A broadcast with acknowledgements.
-    Ack { broadcast: Arc<Broadcast> },
+    Ack {
+        broadcast: Arc<Broadcast>,
+        /// The client counts of servers that answered before `PUBSUB NUMSUB` did (the reply
+        /// and the answers come on different links, in no fixed order), kept until the
+        /// number of servers is known: applied before it, one would stand for the whole
+        /// cluster's part. `None` once it is known.
+        early_counts: Option<Vec<usize>>,
+    },
 }
 
 /// Something this server's shards were asked for by another server, answered when they are
@@ -257,7 +264,7 @@ impl Adapter {
                 Action::Connect(Link::Subscriber),
                 Action::Connect(Link::Publisher),
             ]),
-            rng: seed | 1,
+            rng: initial_state(seed),
             now,
         };
         adapter.uid = adapter.random_id();
@@ -494,9 +501,13 @@ impl Adapter {
     /// Sends a message of this server's to the others.
     fn send(&mut self, nsp: &str, msg: Msg) {
         let variant = self.config.variant;
-        let Some(out) = variant.write(&self.config.key, &self.uid, nsp, msg) else {
-            return;
-        };
+        if let Some(out) = variant.write(&self.config.key, &self.uid, nsp, msg) {
+            self.transmit(out);
+        }
+    }
+
+    /// Publishes a message on its channel.
+    fn transmit(&mut self, out: dialect::Outgoing) {
         let publisher = &mut self.links[Link::Publisher.index()].conn;
         if out.sharded {
             publisher.spublish(out.channel.into(), out.payload.into());
@@ -518,14 +529,8 @@ impl Adapter {
             job.request_id.clone(),
             reply,
         );
-        let Some(out) = out else {
-            return;
-        };
-        let publisher = &mut self.links[Link::Publisher.index()].conn;
-        if out.sharded {
-            publisher.spublish(out.channel.into(), out.payload.into());
-        } else {
-            publisher.publish(out.channel.into(), out.payload.into());
+        if let Some(out) = out {
+            self.transmit(out);
         }
     }
 
@@ -595,7 +600,11 @@ impl Adapter {
                 self.count_servers(&nsp, &id);
                 self.schedule(self.now + t, Timer::Expire(id.clone()));
                 let broadcast = b.clone();
-                self.requests.insert(id, Pending::Ack { broadcast });
+                let pending = Pending::Ack {
+                    broadcast,
+                    early_counts: Some(Vec::new()),
+                };
+                self.requests.insert(id, pending);
             }
         }
     }
@@ -712,10 +721,11 @@ impl Adapter {
             } => {
                 tracing::warn!(%command, %error, "Redis command failed");
                 if let Some(id) = token.and_then(|t| self.numsub.remove(&t)) {
-                    // Unknown: a broadcast's acknowledgements count on this server only; a
-                    // request waits for its timeout.
-                    if let Some(Pending::Ack { broadcast }) = self.requests.get(&id) {
-                        broadcast.cluster_servers(0);
+                    // Unknown: a broadcast's acknowledgements count on this server and on
+                    // the servers that said how many clients they reached; a request waits
+                    // for its timeout.
+                    if let Some(Pending::Ack { .. }) = self.requests.get(&id) {
+                        self.servers_known(&id, 1);
                     }
                 }
             }
@@ -731,8 +741,14 @@ impl Adapter {
     /// `servers` listen on the namespace of request `id`, this one included.
     fn servers_known(&mut self, id: &str, servers: usize) {
         match self.requests.get_mut(id) {
-            Some(Pending::Ack { broadcast }) => {
-                broadcast.cluster_servers(servers.saturating_sub(1))
+            Some(Pending::Ack {
+                broadcast,
+                early_counts,
+            }) => {
+                broadcast.cluster_servers(servers.saturating_sub(1));
+                for count in early_counts.take().unwrap_or_default() {
+                    broadcast.cluster_client_count(count);
+                }
             }
             Some(Pending::Request { servers: known, .. }) => {
                 *known = Some(servers);
@@ -775,7 +791,7 @@ impl Adapter {
     /// Request `id` ran out of time: Node's error.
     fn expire(&mut self, id: &str) {
         match self.requests.remove(id) {
-            Some(Pending::Ack { broadcast }) => broadcast.cluster_expire(),
+            Some(Pending::Ack { broadcast, .. }) => broadcast.cluster_expire(),
             Some(Pending::Request {
                 request,
                 servers,
@@ -904,10 +920,22 @@ impl Adapter {
     /// An answer to a request of this server's.
     fn on_reply(&mut self, id: &str, reply: Reply) {
         match (self.requests.get_mut(id), reply) {
-            (Some(Pending::Ack { broadcast }), Reply::ClientCount(n)) => {
-                broadcast.cluster_client_count(usize::try_from(n).unwrap_or(0));
+            (
+                Some(Pending::Ack {
+                    broadcast,
+                    early_counts,
+                }),
+                Reply::ClientCount(n),
+            ) => {
+                // Held until the number of servers is known (the count and the census come
+                // on different links, in either order).
+                let count = usize::try_from(n).unwrap_or(0);
+                match early_counts {
+                    Some(early) => early.push(count),
+                    None => broadcast.cluster_client_count(count),
+                }
             }
-            (Some(Pending::Ack { broadcast }), Reply::Ack(packet)) => {
+            (Some(Pending::Ack { broadcast, .. }), Reply::Ack(packet)) => {
                 broadcast.cluster_ack(ack_args(packet.as_ref()));
             }
             (
@@ -941,6 +969,18 @@ impl Adapter {
             }
             _ => {}
         }
+    }
+}
+
+/// The xorshift state a seed starts from: the seed mixed by SplitMix64 (a bijection, so distinct
+/// seeds give distinct states), never 0 (xorshift's fixed point).
+fn initial_state(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    match z ^ (z >> 31) {
+        0 => 0x9E37_79B9_7F4A_7C15,
+        z => z,
     }
 }
 

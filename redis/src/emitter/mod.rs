@@ -88,15 +88,8 @@ pub use blocking::{BlockingEmitter, BlockingOperator};
 pub const UID: &str = "emitter";
 
 /// The event names [`Emitter::emit`] refuses (the Node emitter's `RESERVED_EVENTS`): the
-/// events a Socket.IO client or server emits for itself.
-pub const RESERVED_EVENTS: [&str; 6] = [
-    "connect",
-    "connect_error",
-    "disconnect",
-    "disconnecting",
-    "newListener",
-    "removeListener",
-];
+/// events a Socket.IO client or server emits for itself, the ones a server refuses to emit.
+pub use corelay_core::wire::sio::RESERVED_EVENTS;
 
 /// The event names [`Emitter::server_side_emit`] refuses: a namespace's own events
 /// (socket.io's `Namespace` `RESERVED_EVENTS`, which its `serverSideEmit` refuses). The Node

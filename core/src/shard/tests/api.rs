@@ -111,6 +111,7 @@ struct Player {
 }
 
 mod broadcasts;
+mod cluster;
 mod dynamic;
 mod listeners;
 mod requests;
