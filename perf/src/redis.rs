@@ -65,6 +65,31 @@ impl Counters {
     pub fn publishes(&self) -> u64 {
         self.publish + self.spublish
     }
+
+    /// The window's counters less what Redis spends doing nothing (its timers, the `INFO`
+    /// that reads it) over `wall` at `idle_cpu` CPU seconds per second: what the window's
+    /// traffic cost.
+    pub fn less_idle(self, idle_cpu: f64, wall: Duration) -> Counters {
+        Counters {
+            cpu_s: (self.cpu_s - idle_cpu * wall.as_secs_f64()).max(0.0),
+            ..self
+        }
+    }
+}
+
+/// Redis's counters at the start of a window, and when it started.
+#[derive(Debug, Clone, Copy)]
+pub struct Mark {
+    at: Instant,
+    counters: Counters,
+}
+
+impl Mark {
+    /// What Redis counted since the mark, and how long that was.
+    pub fn since(&self, redis: &mut Redis) -> Result<(Counters, Duration), String> {
+        let now = redis.counters()?;
+        Ok((self.counters.until(now), self.at.elapsed()))
+    }
 }
 
 /// `calls=N` of a `cmdstat_*` value (`calls=3,usec=27,usec_per_call=9.00,…`).
@@ -240,6 +265,15 @@ impl Redis {
             .map(|info| Counters::parse(&info))
     }
 
+    /// Marks the start of a window.
+    pub fn mark(&mut self) -> Result<Mark, String> {
+        let counters = self.counters()?;
+        Ok(Mark {
+            at: Instant::now(),
+            counters,
+        })
+    }
+
     /// Stops it: SIGTERM (nothing to save), a bounded wait, then SIGKILL.
     pub fn stop(&mut self) {
         self.conn = None;
@@ -299,6 +333,15 @@ mod tests {
         let d = c.until(later);
         assert!((d.cpu_s - 0.25).abs() < 1e-9, "{d:?}");
         assert_eq!((d.publish, d.spublish, d.publishes()), (300, 7, 307));
+        // 2 ms of CPU per second doing nothing: 0.5 s of it is not the traffic's
+        let net = d.less_idle(0.002, Duration::from_millis(500));
+        assert!((net.cpu_s - 0.249).abs() < 1e-9, "{net:?}");
+        assert_eq!(net.publishes(), 307);
+        assert_eq!(
+            d.less_idle(1.0, Duration::from_secs(1)).cpu_s,
+            0.0,
+            "never below 0"
+        );
     }
 
     #[test]

@@ -339,14 +339,30 @@ fn latency(
 struct Bursts {
     rates: Vec<f64>,
     cpu: CpuUse,
+    /// Redis's counters over the bursts, less its idle CPU.
     redis: Counters,
+    /// The same, as read.
+    redis_raw: Counters,
     tally: Tally,
 }
 
-/// `p.fanout_reps` bursts of `m` broadcasts in one write from the sender.
+/// Redis's CPU seconds per second while the clients are connected and nothing is sent (its
+/// timers, and the `INFO` that reads it), over `wall`; and the publishes it saw meanwhile.
+fn redis_idle(pool: &mut Pool, redis: &mut Redis, wall: Duration) -> Result<(f64, u64), String> {
+    let mark = redis.mark()?;
+    let mut idle = Idle::default();
+    pool.run(&mut idle, Instant::now() + wall);
+    let (used, took) = mark.since(redis)?;
+    Ok((used.cpu_s / took.as_secs_f64().max(1e-9), used.publishes()))
+}
+
+/// `p.fanout_reps` bursts of `m` broadcasts in one write from the sender; `idle_cpu`:
+/// Redis's CPU seconds per second at rest.
+#[allow(clippy::too_many_arguments)]
 fn bursts(
     servers: [&Server; 2],
     redis: &mut Redis,
+    idle_cpu: f64,
     pool: &mut Pool,
     p: &Params,
     epoch: Instant,
@@ -361,13 +377,14 @@ fn bursts(
         let (since, burst) = broadcast_frames(epoch, p.cluster_size, m);
         let mut round = Round::new(&sides, epoch, since, m, None);
         pool.set_send_buffer(sender, burst.len().max(1 << 16));
-        let before = redis.counters()?;
+        let before = redis.mark()?;
         let mark = CpuMark::of(&pids, &[redis.pid], servers[0].cpus());
         let t0 = Instant::now();
         pool.send(sender, &burst);
         let finished = pool.run(&mut round, t0 + p.fanout_timeout);
         let cpu = mark.since();
-        let used = before.until(redis.counters()?);
+        let (raw, window) = before.since(redis)?;
+        let used = raw.less_idle(idle_cpu, window);
         let end = if finished && !round.stalled {
             round.last_complete
         } else {
@@ -394,6 +411,7 @@ fn bursts(
         out.rates.push(rate);
         out.cpu.add(cpu);
         out.redis.add(used);
+        out.redis_raw.add(raw);
         out.tally.merge(tally);
         // Let the servers settle (ping answers, late writes) between repetitions.
         let mut idle = Idle::default();
@@ -474,11 +492,13 @@ pub fn cluster_fanout(
     } else {
         (p.cluster_latency_deliveries / clients).max(20)
     };
-    let before = redis.counters()?;
+    let (idle_cpu, idle_publishes) = redis_idle(&mut pool, redis, Duration::from_secs(1))?;
+    let before = redis.mark()?;
     let lat_t0 = Instant::now();
     let (lat_tally, hist, lat_sent) = latency(&mut pool, p, epoch, lat_count);
     let lat_secs = lat_t0.elapsed().as_secs_f64();
-    let lat_redis = before.until(redis.counters()?);
+    let (lat_redis_raw, lat_window) = before.since(redis)?;
+    let lat_redis = lat_redis_raw.less_idle(idle_cpu, lat_window);
     let mut all = new_hist();
     let _ = all.add(&hist[A]);
     let _ = all.add(&hist[B]);
@@ -487,11 +507,12 @@ pub fn cluster_fanout(
     let (a50, a99) = (pct(&hist[A], 0.5), pct(&hist[A], 0.99));
     let lat_lost = lat_tally.lost();
     progress(&format!(
-        "  {label}: cluster up after {:.2}s; latency, {lat_sent} broadcasts one at a time in \
-         {lat_secs:.1}s: p50 {p50:.0}µs p99 {p99:.0}µs (A p50 {a50:.0}µs p99 {a99:.0}µs, B \
-         p50 {b50:.0}µs p99 {b99:.0}µs), lost A {} B {}, redis {:.1}µs and {:.2} publishes \
-         per broadcast",
+        "  {label}: cluster up after {:.2}s; redis at rest {:.0}µs/s; latency, {lat_sent} \
+         broadcasts one at a time in {lat_secs:.1}s: p50 {p50:.0}µs p99 {p99:.0}µs (A p50 \
+         {a50:.0}µs p99 {a99:.0}µs, B p50 {b50:.0}µs p99 {b99:.0}µs), lost A {} B {}, redis \
+         {:.1}µs and {:.2} publishes per broadcast",
         warm.as_secs_f64(),
+        idle_cpu * 1e6,
         lat_lost[A],
         lat_lost[B],
         lat_redis.cpu_s * 1e6 / lat_sent.max(1) as f64,
@@ -503,7 +524,7 @@ pub fn cluster_fanout(
     } else {
         (p.cluster_deliveries / clients).max(10)
     };
-    let burst = bursts([&a, &b], redis, &mut pool, p, epoch, &label, m)?;
+    let burst = bursts([&a, &b], redis, idle_cpu, &mut pool, p, epoch, &label, m)?;
     let mut tally = lat_tally;
     tally.merge(burst.tally);
     let lost = tally.lost();
@@ -544,7 +565,8 @@ pub fn cluster_fanout(
     r.reps = burst.rates;
     r.note = format!(
         "median of {} bursts of M={m} broadcasts from a client of A; latency over {lat_sent} \
-         broadcasts one at a time; redis per broadcast over the bursts",
+         broadcasts one at a time; redis per broadcast over the bursts (CPU less its rate at \
+         rest)",
         p.fanout_reps
     );
     r.extra = Some(serde_json::json!({
@@ -553,9 +575,12 @@ pub fn cluster_fanout(
             "broadcasts_per_rep": m,
             "broadcasts": burst.tally.broadcasts,
             "redis_cpu_s": burst.redis.cpu_s,
+            "redis_cpu_s_as_read": burst.redis_raw.cpu_s,
+            "redis_cpu_us_per_broadcast_as_read": per_bc(burst.redis_raw.cpu_s * 1e6),
             "publish_calls": burst.redis.publish,
             "spublish_calls": burst.redis.spublish,
         },
+        "redis_idle": { "cpu_s_per_s": idle_cpu, "publishes_in_1s": idle_publishes },
         "latency_phase": {
             "broadcasts": lat_sent,
             "secs": lat_secs,
@@ -563,6 +588,7 @@ pub fn cluster_fanout(
             "a_p50_us": a50, "a_p99_us": a99, "b_p50_us": b50, "b_p99_us": b99,
             "p999_us": pct(&all, 0.999),
             "redis_cpu_us_per_broadcast": lat_redis.cpu_s * 1e6 / lat_sent.max(1) as f64,
+            "redis_cpu_us_per_broadcast_as_read": lat_redis_raw.cpu_s * 1e6 / lat_sent.max(1) as f64,
             "publishes_per_broadcast": lat_redis.publishes() as f64 / lat_sent.max(1) as f64,
             "lost": { "a": lat_lost[A], "b": lat_lost[B] },
         },
