@@ -494,9 +494,11 @@ pub fn cluster_fanout(
     };
     let (idle_cpu, idle_publishes) = redis_idle(&mut pool, redis, Duration::from_secs(1))?;
     let before = redis.mark()?;
+    let lat_cpu = CpuMark::of(&[a.pid, b.pid], &[redis.pid], a.cpus());
     let lat_t0 = Instant::now();
     let (lat_tally, hist, lat_sent) = latency(&mut pool, p, epoch, lat_count);
     let lat_secs = lat_t0.elapsed().as_secs_f64();
+    let lat_cpu = lat_cpu.since();
     let (lat_redis_raw, lat_window) = before.since(redis)?;
     let lat_redis = lat_redis_raw.less_idle(idle_cpu, lat_window);
     let mut all = new_hist();
@@ -510,13 +512,14 @@ pub fn cluster_fanout(
         "  {label}: cluster up after {:.2}s; redis at rest {:.0}µs/s; latency, {lat_sent} \
          broadcasts one at a time in {lat_secs:.1}s: p50 {p50:.0}µs p99 {p99:.0}µs (A p50 \
          {a50:.0}µs p99 {a99:.0}µs, B p50 {b50:.0}µs p99 {b99:.0}µs), lost A {} B {}, redis \
-         {:.1}µs and {:.2} publishes per broadcast",
+         {:.1}µs and {:.2} publishes per broadcast, {}",
         warm.as_secs_f64(),
         idle_cpu * 1e6,
         lat_lost[A],
         lat_lost[B],
         lat_redis.cpu_s * 1e6 / lat_sent.max(1) as f64,
         lat_redis.publishes() as f64 / lat_sent.max(1) as f64,
+        cpu_text(&lat_cpu)
     ));
 
     let m = if p.cluster_messages > 0 {
@@ -587,6 +590,7 @@ pub fn cluster_fanout(
             "deliveries_per_s": (lat_tally.received[A] + lat_tally.received[B]) as f64 / lat_secs.max(1e-9),
             "a_p50_us": a50, "a_p99_us": a99, "b_p50_us": b50, "b_p99_us": b99,
             "p999_us": pct(&all, 0.999),
+            "cpu": lat_cpu,
             "redis_cpu_us_per_broadcast": lat_redis.cpu_s * 1e6 / lat_sent.max(1) as f64,
             "redis_cpu_us_per_broadcast_as_read": lat_redis_raw.cpu_s * 1e6 / lat_sent.max(1) as f64,
             "publishes_per_broadcast": lat_redis.publishes() as f64 / lat_sent.max(1) as f64,
