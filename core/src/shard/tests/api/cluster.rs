@@ -840,7 +840,11 @@ fn an_inbound_server_event_runs_the_listeners_of_every_shard_and_answers_once() 
     let inbound = Inbound::new(sim.mesh());
     inbound.server_event("/", "hello", json!([1, "a"]), None);
     sim.pump();
-    assert_eq!(log.take(), [r#"[1,"a"]"#, r#"[1,"a"]"#], "on each of the two shards");
+    assert_eq!(
+        log.take(),
+        [r#"[1,"a"]"#, r#"[1,"a"]"#],
+        "on each of the two shards"
+    );
     assert!(sim.take_cluster_events().is_empty(), "no answer wanted");
     inbound.server_event("/", "hello", json!([2]), Some(3));
     sim.pump();
@@ -849,7 +853,11 @@ fn an_inbound_server_event_runs_the_listeners_of_every_shard_and_answers_once() 
         panic!("not answered")
     };
     assert_eq!(token, 3);
-    assert_eq!(answers, [json!("pong"), json!("pong")], "the adapter sends the first");
+    assert_eq!(
+        answers,
+        [json!("pong"), json!("pong")],
+        "the adapter sends the first"
+    );
     // No listener: an empty answer.
     inbound.server_event("/", "other", json!([]), Some(4));
     sim.pump();
