@@ -59,6 +59,7 @@ the generator and redis-server on --gen-cpu; and --reps, --timeout-s):
           --latency-broadcasts K         (instead of --latency-deliveries), one at a time
           --cluster-sharded              the sharded adapters (SPUBLISH; not socketioxide)
           --redis-server PATH            (redis-server)   --redis-cpu N (the generator's CPU)
+          --redis-hz 1                   redis-server's timers (Redis's default: 10)
 ";
 
 fn usage(msg: &str) -> ! {
@@ -202,6 +203,7 @@ fn parse_args() -> Options {
             "--latency-deliveries" => p.cluster_latency_deliveries = num(&v) as usize,
             "--latency-broadcasts" => p.cluster_latency_broadcasts = num(&v) as usize,
             "--redis-server" => p.redis_server = v,
+            "--redis-hz" => p.redis_hz = num(&v).clamp(1, 500) as u32,
             "--redis-cpu" => p.redis_cpu = Some(num(&v) as usize),
             _ => usage(&format!("unknown option {flag}")),
         }
@@ -330,7 +332,7 @@ impl Run {
                                     "servers_cpu": s.server_cpu,
                                     "redis_cpu": p.redis_cpu.unwrap_or(s.gen_cpu),
                                     "redis_server": p.redis_server,
-                                    "redis_flags": "--save '' --appendonly no (defaults otherwise)",
+                                    "redis_flags": format!("--save '' --appendonly no --hz {} (defaults otherwise)", p.redis_hz),
                                     "timeout_s": p.fanout_timeout.as_secs_f64() },
             },
             "records": self.records,
@@ -445,7 +447,7 @@ fn main() {
             }
             "cluster-fanout" => {
                 let cpu = params.redis_cpu.unwrap_or(setup.gen_cpu);
-                match redis::Redis::start(&params.redis_server, &[cpu]) {
+                match redis::Redis::start(&params.redis_server, &[cpu], params.redis_hz) {
                     Ok(mut redis) => {
                         progress(&format!(
                             "  {} (pid {}) on {}, CPU {cpu}; pairs one at a time",

@@ -67,6 +67,8 @@ pub struct Params {
     pub cluster_latency_broadcasts: usize,
     pub cluster_sharded: bool,
     pub redis_server: String,
+    /// redis-server's `--hz` (its timers; 10 is Redis's default).
+    pub redis_hz: u32,
     /// `None`: the generator's CPU.
     pub redis_cpu: Option<usize>,
 }
@@ -103,6 +105,7 @@ impl Default for Params {
             cluster_latency_broadcasts: 0,
             cluster_sharded: false,
             redis_server: "redis-server".into(),
+            redis_hz: 1,
             redis_cpu: None,
         }
     }
