@@ -26,10 +26,15 @@ pub struct Counters {
     pub publish: u64,
     /// Calls of SPUBLISH (`cmdstat_spublish`, sharded pub/sub).
     pub spublish: u64,
+    /// Reads and writes of its clients' sockets (`total_reads_processed`,
+    /// `total_writes_processed`): how batched the traffic came and went.
+    pub reads: u64,
+    pub writes: u64,
 }
 
 impl Counters {
-    /// The counters of an `INFO cpu commandstats` answer (a command never called has no line).
+    /// The counters of an `INFO cpu commandstats stats` answer (a command never called has no
+    /// line).
     pub fn parse(info: &str) -> Counters {
         let mut c = Counters::default();
         for line in info.lines() {
@@ -40,6 +45,8 @@ impl Counters {
                 "used_cpu_sys" | "used_cpu_user" => c.cpu_s += value.parse().unwrap_or(0.0),
                 "cmdstat_publish" => c.publish = calls(value),
                 "cmdstat_spublish" => c.spublish = calls(value),
+                "total_reads_processed" => c.reads = value.parse().unwrap_or(0),
+                "total_writes_processed" => c.writes = value.parse().unwrap_or(0),
                 _ => {}
             }
         }
@@ -52,6 +59,8 @@ impl Counters {
             cpu_s: (later.cpu_s - self.cpu_s).max(0.0),
             publish: later.publish.saturating_sub(self.publish),
             spublish: later.spublish.saturating_sub(self.spublish),
+            reads: later.reads.saturating_sub(self.reads),
+            writes: later.writes.saturating_sub(self.writes),
         }
     }
 
@@ -60,6 +69,8 @@ impl Counters {
         self.cpu_s += o.cpu_s;
         self.publish += o.publish;
         self.spublish += o.spublish;
+        self.reads += o.reads;
+        self.writes += o.writes;
     }
 
     /// PUBLISH and SPUBLISH calls.
@@ -263,7 +274,7 @@ impl Redis {
 
     /// Its CPU time and publish counts now.
     pub fn counters(&mut self) -> Result<Counters, String> {
-        self.call(&["INFO", "cpu", "commandstats"])
+        self.call(&["INFO", "cpu", "commandstats", "stats"])
             .map(|info| Counters::parse(&info))
     }
 
@@ -314,7 +325,9 @@ mod tests {
         # Commandstats\r\n\
         cmdstat_publish:calls=1000,usec=2500,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\n\
         cmdstat_subscribe:calls=6,usec=12,usec_per_call=2.00,rejected_calls=0,failed_calls=0\r\n\
-        cmdstat_info:calls=3,usec=90,usec_per_call=30.00,rejected_calls=0,failed_calls=0\r\n";
+        cmdstat_info:calls=3,usec=90,usec_per_call=30.00,rejected_calls=0,failed_calls=0\r\n\r\n\
+        # Stats\r\ntotal_connections_received:7\r\ntotal_reads_processed:120\r\n\
+        total_writes_processed:250\r\n";
 
     #[test]
     fn counters_add_the_process_cpu_and_read_the_publish_calls() {
@@ -323,6 +336,7 @@ mod tests {
         assert!((c.cpu_s - 1.75).abs() < 1e-9, "{c:?}");
         assert_eq!(c.publish, 1000);
         assert_eq!(c.spublish, 0, "never called: no line");
+        assert_eq!((c.reads, c.writes), (120, 250));
         let later = Counters::parse(
             &INFO
                 .replace("used_cpu_user:0.500000", "used_cpu_user:0.750000")

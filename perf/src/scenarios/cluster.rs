@@ -400,7 +400,7 @@ fn bursts(
         let lost = tally.lost();
         progress(&format!(
             "  {label} rep {}/{}: {}/s deliveries ({} in {secs:.2}s), lost A {} B {}, redis \
-             {:.1}µs and {:.2} publishes per broadcast, {}",
+             {:.1}µs, {:.2} publishes, {:.2} reads and {:.2} writes per broadcast, {}",
             rep + 1,
             p.fanout_reps,
             fmt_rate(rate),
@@ -409,6 +409,8 @@ fn bursts(
             lost[B],
             used.cpu_s * 1e6 / m as f64,
             used.publishes() as f64 / m as f64,
+            used.reads as f64 / m as f64,
+            used.writes as f64 / m as f64,
             cpu_text(&cpu)
         ));
         out.rates.push(rate);
@@ -585,6 +587,8 @@ pub fn cluster_fanout(
             "redis_cpu_us_per_broadcast_as_read": per_bc(burst.redis_raw.cpu_s * 1e6),
             "publish_calls": burst.redis.publish,
             "spublish_calls": burst.redis.spublish,
+            "redis_reads_per_broadcast": per_bc(burst.redis.reads as f64),
+            "redis_writes_per_broadcast": per_bc(burst.redis.writes as f64),
         },
         "redis_idle": { "cpu_s_per_s": idle_cpu, "secs": REDIS_AT_REST.as_secs_f64(),
                         "publishes": idle_publishes },
@@ -598,6 +602,8 @@ pub fn cluster_fanout(
             "redis_cpu_us_per_broadcast": lat_redis.cpu_s * 1e6 / lat_sent.max(1) as f64,
             "redis_cpu_us_per_broadcast_as_read": lat_redis_raw.cpu_s * 1e6 / lat_sent.max(1) as f64,
             "publishes_per_broadcast": lat_redis.publishes() as f64 / lat_sent.max(1) as f64,
+            "redis_reads_per_broadcast": lat_redis.reads as f64 / lat_sent.max(1) as f64,
+            "redis_writes_per_broadcast": lat_redis.writes as f64 / lat_sent.max(1) as f64,
             "lost": { "a": lat_lost[A], "b": lat_lost[B] },
         },
         "expected": { "a": tally.expected[A], "b": tally.expected[B] },
