@@ -12,12 +12,11 @@
 //! drops packets under a broadcast burst), `--shards` (1: the current-thread runtime; N: N
 //! worker threads), `--redis URL` (joins a cluster of these servers through socketioxide's own
 //! Redis adapter, `socketioxide-redis` 0.4: RESP3 pub/sub, msgpack messages; NOT
-//! wire-compatible with `@socket.io/redis-adapter`, so it clusters only with itself), and
+//! wire-compatible with `@socket.io/redis-adapter`, so it clusters only with itself),
 //! `--redis-stream-buffer N` (messages from Redis queued per channel, 1 048 576 here: the
-//! adapter drops what does not fit, and its default of 1 024 may drop under a broadcast
-//! burst), and `--redis-response-timeout-ms N` (0 here: none; the crate's driver keeps
-//! redis-rs's 500 ms, and a burst of broadcasts then times out PUBLISHes, dropped broadcasts:
-//! see `driver.rs`).
+//! adapter drops what does not fit; its default is 1 024) and `--redis-response-timeout-ms N`
+//! (0 here: none; the crate's driver keeps redis-rs's 500 ms, and under a burst of broadcasts
+//! PUBLISHes then time out and those broadcasts are dropped: see `driver.rs`).
 //! Prints `listening on http://HOST:PORT` once it accepts connections (with `--redis`, once the
 //! adapter's subscriptions are confirmed); exits on SIGTERM/SIGINT.
 
