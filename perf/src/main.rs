@@ -2,10 +2,13 @@
 //!
 //! Runs the same scenarios against corelay on each runtime, socketioxide and the Node
 //! `socket.io` server, one after the other, each server alone on CPU 0 with one thread (one
-//! shard) and the same settings, the load generator on CPU 1; and `fanout-shards`, a fanout
-//! against servers with several shards (threads), free on every CPU. See `perf/README.md`.
+//! shard) and the same settings, the load generator on CPU 1; `fanout-shards`, a fanout
+//! against servers with several shards (threads), free on every CPU; and `cluster-fanout`
+//! (not part of `all`), a fanout across two servers joined through a redis-server of the
+//! harness. See `perf/README.md`.
 
 mod gen;
+mod redis;
 mod report;
 mod scenarios;
 mod servers;
@@ -19,7 +22,8 @@ use scenarios::{progress, Params};
 use servers::{Kind, Setup};
 
 const USAGE: &str = "\
-usage: corelay-perf <fanout|echo|connect|idle|polling|fanout-shards|all> [options]
+usage: corelay-perf <fanout|echo|connect|idle|polling|fanout-shards|all|cluster-fanout> [options]
+(`all` runs every scenario but cluster-fanout)
 
 servers and machine:
   --servers LIST            corelay-tokio,corelay-monoio,corelay-glommio,socketioxide,node (default: all five;
@@ -45,6 +49,17 @@ connect:  --connect-concurrency 64  --connect-secs 4
 idle:     --idle-clients 10000
 polling:  --polling-clients 100  --polling-size 64  --polling-secs 4
           --ramp-in-flight 256      handshakes in flight while opening many clients
+cluster-fanout (pairs of servers joined through Redis; both servers of a pair on --server-cpu,
+the generator and redis-server on --gen-cpu; and --reps, --timeout-s):
+          --cluster-clients 1000,10000   clients, split evenly over the two servers
+          --cluster-size 64              payload bytes (the first 16: the send time)
+          --cluster-deliveries 1000000   per burst: M = deliveries / clients broadcasts
+          --cluster-messages M           (instead of --cluster-deliveries)
+          --latency-deliveries 200000    latency phase: deliveries / clients broadcasts
+          --latency-broadcasts K         (instead of --latency-deliveries), one at a time
+          --cluster-sharded              the sharded adapters (SPUBLISH; not socketioxide)
+          --redis-server PATH            (redis-server)   --redis-cpu N (the generator's CPU)
+          --redis-hz 1                   redis-server's timers (Redis's default: 10)
 ";
 
 fn usage(msg: &str) -> ! {
@@ -52,6 +67,7 @@ fn usage(msg: &str) -> ! {
     std::process::exit(2)
 }
 
+/// The scenarios of `all`.
 const SCENARIOS: [&str; 6] = [
     "fanout",
     "echo",
@@ -60,6 +76,9 @@ const SCENARIOS: [&str; 6] = [
     "polling",
     "fanout-shards",
 ];
+
+/// Scenarios run only when named (kept out of `all` for its time).
+const BY_NAME: [&str; 1] = ["cluster-fanout"];
 
 struct Options {
     scenario: String,
@@ -78,7 +97,10 @@ fn parse_args() -> Options {
         print!("{USAGE}");
         std::process::exit(0);
     }
-    if scenario != "all" && !SCENARIOS.contains(&scenario.as_str()) {
+    if scenario != "all"
+        && !SCENARIOS.contains(&scenario.as_str())
+        && !BY_NAME.contains(&scenario.as_str())
+    {
         usage(&format!("unknown scenario {scenario}"));
     }
     let target_dir = std::env::var_os("CARGO_TARGET_DIR")
@@ -105,6 +127,10 @@ fn parse_args() -> Options {
     while let Some(flag) = args.next() {
         if flag == "--no-build" {
             o.setup.build = false;
+            continue;
+        }
+        if flag == "--cluster-sharded" {
+            o.params.cluster_sharded = true;
             continue;
         }
         let v = args
@@ -170,6 +196,15 @@ fn parse_args() -> Options {
             "--polling-size" => p.polling_size = num(&v) as usize,
             "--polling-secs" => p.polling_time = secs(&v),
             "--ramp-in-flight" => p.ramp_in_flight = num(&v).max(1) as usize,
+            "--cluster-clients" => p.cluster_clients = list(&v),
+            "--cluster-size" => p.cluster_size = num(&v) as usize,
+            "--cluster-deliveries" => p.cluster_deliveries = num(&v) as usize,
+            "--cluster-messages" => p.cluster_messages = num(&v) as usize,
+            "--latency-deliveries" => p.cluster_latency_deliveries = num(&v) as usize,
+            "--latency-broadcasts" => p.cluster_latency_broadcasts = num(&v) as usize,
+            "--redis-server" => p.redis_server = v,
+            "--redis-hz" => p.redis_hz = num(&v).clamp(1, 500) as u32,
+            "--redis-cpu" => p.redis_cpu = Some(num(&v) as usize),
             _ => usage(&format!("unknown option {flag}")),
         }
     }
@@ -199,7 +234,7 @@ fn now_utc() -> (String, String) {
 }
 
 /// Where the servers and the generator run, in words.
-fn placement_text(scenario: &str, setup: &Setup) -> String {
+fn placement_text(scenario: &str, setup: &Setup, params: &Params) -> String {
     let pinned = format!(
         "servers on CPU {}, generator on CPU {}",
         setup.server_cpu, setup.gen_cpu
@@ -207,6 +242,11 @@ fn placement_text(scenario: &str, setup: &Setup) -> String {
     let spread = "servers with several shards and the generator not pinned (sharing every CPU)";
     match scenario {
         "fanout-shards" => spread.to_owned(),
+        "cluster-fanout" => format!(
+            "both servers of a pair on CPU {}, generator and redis-server on CPU {}",
+            setup.server_cpu,
+            params.redis_cpu.unwrap_or(setup.gen_cpu)
+        ),
         "all" => format!("{pinned}; fanout-shards: {spread}"),
         _ => pinned,
     }
@@ -283,6 +323,17 @@ impl Run {
                 "idle": { "clients": p.idle_clients },
                 "polling": { "clients": p.polling_clients, "size": p.polling_size,
                              "secs": p.polling_time.as_secs_f64() },
+                "cluster_fanout": { "clients": p.cluster_clients, "size": p.cluster_size,
+                                    "deliveries_per_burst": p.cluster_deliveries,
+                                    "messages": p.cluster_messages, "reps": p.fanout_reps,
+                                    "latency_deliveries": p.cluster_latency_deliveries,
+                                    "latency_broadcasts": p.cluster_latency_broadcasts,
+                                    "sharded": p.cluster_sharded,
+                                    "servers_cpu": s.server_cpu,
+                                    "redis_cpu": p.redis_cpu.unwrap_or(s.gen_cpu),
+                                    "redis_server": p.redis_server,
+                                    "redis_flags": format!("--save '' --appendonly no --hz {} (defaults otherwise)", p.redis_hz),
+                                    "timeout_s": p.fanout_timeout.as_secs_f64() },
             },
             "records": self.records,
             "failures": self.failures,
@@ -322,7 +373,7 @@ fn main() {
         eprintln!("warning: {msg}");
         run.notes.push(msg);
     }
-    let placement = placement_text(&run.opts.scenario, &setup);
+    let placement = placement_text(&run.opts.scenario, &setup, &params);
     progress(&format!(
         "corelay-perf {}: {} on {} CPU(s), {placement}, open-file limit {nofile}, load {}",
         run.opts.scenario,
@@ -347,6 +398,7 @@ fn main() {
     } else {
         vec![SCENARIOS
             .iter()
+            .chain(&BY_NAME)
             .find(|s| **s == run.opts.scenario)
             .copied()
             .unwrap_or("fanout")]
@@ -392,6 +444,30 @@ fn main() {
                 run.each(&sharded, scenario, |k| {
                     scenarios::fanout_shards(setup, params, k)
                 });
+            }
+            "cluster-fanout" => {
+                let cpu = params.redis_cpu.unwrap_or(setup.gen_cpu);
+                match redis::Redis::start(&params.redis_server, &[cpu], params.redis_hz) {
+                    Ok(mut redis) => {
+                        progress(&format!(
+                            "  {} (pid {}) on {}, CPU {cpu}; pairs one at a time",
+                            params.redis_server,
+                            redis.pid,
+                            redis.url()
+                        ));
+                        for &n in &params.cluster_clients {
+                            run.each(&servers, scenario, |k| {
+                                scenarios::cluster_fanout(setup, params, k, n, &mut redis)
+                            });
+                        }
+                        redis.stop();
+                    }
+                    Err(e) => {
+                        for &k in &servers {
+                            run.fail(scenario, k, format!("no redis-server: {e}"));
+                        }
+                    }
+                }
             }
             _ => unreachable!("scenario names are checked when parsing"),
         }

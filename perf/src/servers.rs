@@ -155,10 +155,13 @@ impl Setup {
                 if !matches!(ok, Ok(true)) {
                     return Err("node is not installed".into());
                 }
-                if !self
-                    .workspace
-                    .join("interop/node_modules/socket.io")
-                    .exists()
+                // The Redis adapter, once interop/package.json lists it (the cluster scenario).
+                let interop = self.workspace.join("interop");
+                let lists_adapter = std::fs::read_to_string(interop.join("package.json"))
+                    .is_ok_and(|p| p.contains("\"@socket.io/redis-adapter\""));
+                let modules = interop.join("node_modules");
+                if !modules.join("socket.io").exists()
+                    || (lists_adapter && !modules.join("@socket.io/redis-adapter").exists())
                 {
                     println!("  npm ci (interop/) ...");
                     run(Command::new("npm")
@@ -210,6 +213,16 @@ impl Setup {
     /// Starts `kind` on a free port with `placement`, and waits for its
     /// `listening on http://HOST:PORT` line.
     pub fn start(&self, kind: Kind, placement: Placement) -> Result<Server, String> {
+        self.start_with(kind, placement, &[])
+    }
+
+    /// [`Setup::start`] with more flags (`--redis URL`).
+    pub fn start_with(
+        &self,
+        kind: Kind,
+        placement: Placement,
+        extra: &[String],
+    ) -> Result<Server, String> {
         let cpus = self.cpus(placement);
         if let Some((addr, pid)) = self.external {
             return Ok(Server {
@@ -241,6 +254,7 @@ impl Setup {
         if kind == Kind::Socketioxide {
             args.extend(["--max-buffer-size".to_owned(), self.sx_buffer.to_string()]);
         }
+        args.extend(extra.iter().cloned());
         let mut cmd = Command::new(&program);
         cmd.args(&args)
             .stdin(Stdio::null())
@@ -261,7 +275,7 @@ impl Setup {
         let _ = sys::set_affinity(&generator);
         let mut child = spawned.map_err(|e| format!("{}: {e}", program.display()))?;
         let pid = child.id();
-        children().lock().expect("child registry").insert(pid);
+        track_child(pid);
 
         let stderr_tail = Arc::new(Mutex::new(VecDeque::new()));
         let (tx, rx) = mpsc::channel();
@@ -355,13 +369,23 @@ fn exists(p: &Path) -> Result<(), String> {
     }
 }
 
-/// Every server child alive, for the SIGINT/SIGTERM handler.
+/// Every child alive (servers, redis-server), for the SIGINT/SIGTERM handler.
 fn children() -> &'static Mutex<HashSet<u32>> {
     static CHILDREN: OnceLock<Mutex<HashSet<u32>>> = OnceLock::new();
     CHILDREN.get_or_init(|| Mutex::new(HashSet::new()))
 }
 
-/// On SIGINT or SIGTERM: kill every server child, then exit.
+/// Registers a child for the SIGINT/SIGTERM handler to kill.
+pub fn track_child(pid: u32) {
+    children().lock().expect("child registry").insert(pid);
+}
+
+/// A child stopped and reaped: no longer the handler's to kill.
+pub fn untrack_child(pid: u32) {
+    children().lock().expect("child registry").remove(&pid);
+}
+
+/// On SIGINT or SIGTERM: kill every child (servers, redis-server), then exit.
 pub fn kill_children_on_signal() {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
@@ -378,7 +402,7 @@ pub fn kill_children_on_signal() {
                 let _ = kill(Pid::from_raw(pid as i32), Signal::SIGKILL);
             }
             eprintln!(
-                "\ninterrupted: killed {} server(s)",
+                "\ninterrupted: killed {} child process(es) (servers, redis-server)",
                 children().lock().map(|c| c.len()).unwrap_or(0)
             );
             std::process::exit(128 + sig);
@@ -402,6 +426,11 @@ impl Server {
     /// Marks the start of a measured window (CPU time of both sides and of the rest).
     pub fn mark(&self) -> CpuMark {
         CpuMark::now(self.pid, &self.cpus)
+    }
+
+    /// The CPUs of the server and of the generator.
+    pub fn cpus(&self) -> &[usize] {
+        &self.cpus
     }
 
     /// Resident memory now.
@@ -446,7 +475,7 @@ impl Server {
             }
         }
         let _ = child.wait();
-        children().lock().expect("child registry").remove(&self.pid);
+        untrack_child(self.pid);
     }
 }
 

@@ -136,8 +136,8 @@ pub fn cpu_count() -> usize {
 
 /// CPU time of every other process of the machine (kernel threads included, and children
 /// that exited and were reaped), from /proc/<pid>/stat: utime + stime + cutime + cstime of
-/// every process but `exclude` and this one.
-fn others_cpu(exclude: u32) -> Duration {
+/// every process but those in `exclude` and this one.
+fn others_cpu(exclude: &[u32]) -> Duration {
     let me = std::process::id();
     let mut ticks = 0u64;
     let Ok(dir) = std::fs::read_dir("/proc") else {
@@ -151,7 +151,7 @@ fn others_cpu(exclude: u32) -> Duration {
         else {
             continue;
         };
-        if pid == me || pid == exclude {
+        if pid == me || exclude.contains(&pid) {
             continue;
         }
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -199,6 +199,11 @@ pub struct CpuMark {
     at: std::time::Instant,
     gen: (Duration, Duration),
     srv: Option<(Duration, Duration)>,
+    /// The server processes (their CPU time is added up).
+    servers: Vec<u32>,
+    /// Processes of the harness that are neither a server nor the generator (a redis-server):
+    /// left out of the others.
+    helpers: Vec<u32>,
     cpus: Vec<usize>,
     irq: Duration,
     others: Duration,
@@ -224,18 +229,34 @@ pub struct CpuUse {
 impl CpuMark {
     /// Marks the start of a window; `cpus`: the server's and the generator's.
     pub fn now(server_pid: u32, cpus: &[usize]) -> CpuMark {
+        CpuMark::of(&[server_pid], &[], cpus)
+    }
+
+    /// Marks the start of a window over several server processes (their CPU time added up)
+    /// and `helpers`, processes left out of both the servers and the others.
+    pub fn of(servers: &[u32], helpers: &[u32], cpus: &[usize]) -> CpuMark {
+        let srv = servers
+            .iter()
+            .map(|&pid| process_cpu(pid))
+            .try_fold((Duration::ZERO, Duration::ZERO), |acc, t| {
+                t.map(|(u, s)| (acc.0 + u, acc.1 + s))
+            });
+        let excluded: Vec<u32> = servers.iter().chain(helpers).copied().collect();
         CpuMark {
             at: std::time::Instant::now(),
             gen: thread_cpu(),
-            srv: process_cpu(server_pid),
+            srv,
+            servers: servers.to_vec(),
+            helpers: helpers.to_vec(),
             cpus: cpus.to_vec(),
             irq: cpu_irq(cpus),
-            others: others_cpu(server_pid),
+            others: others_cpu(&excluded),
         }
     }
 
-    pub fn since(&self, server_pid: u32) -> CpuUse {
-        let end = CpuMark::now(server_pid, &self.cpus);
+    /// The CPU used since the mark.
+    pub fn since(&self) -> CpuUse {
+        let end = CpuMark::of(&self.servers, &self.helpers, &self.cpus);
         let d = |a: Duration, b: Duration| b.saturating_sub(a).as_secs_f64();
         let gen_sys = d(self.gen.1, end.gen.1);
         let gen = d(self.gen.0, end.gen.0) + gen_sys;

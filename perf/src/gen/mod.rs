@@ -96,6 +96,8 @@ struct Conn {
     wbuf: Vec<u8>,
     /// A fragmented message being assembled (servers rarely fragment).
     frag: Vec<u8>,
+    /// Which of the pool's servers it talks to.
+    server: usize,
 }
 
 /// Counters of everything the pool moved.
@@ -118,9 +120,12 @@ pub struct Pool {
     /// Connections whose write failed inside a driver call; reported after it returns.
     broken: Vec<Id>,
     scratch: Vec<u8>,
-    addr: SocketAddr,
+    /// The servers, and the upgrade request of a Socket.IO client of each (its `Host`).
+    addrs: Vec<SocketAddr>,
+    sio_upgrades: Vec<Vec<u8>>,
+    /// The server of the next Socket.IO client (round robin).
+    next_server: usize,
     host: String,
-    sio_upgrade: Vec<u8>,
     pong: Vec<u8>,
     join: Vec<u8>,
     pub counters: Counters,
@@ -131,7 +136,15 @@ const SCRATCH: usize = 64 * 1024;
 impl Pool {
     /// A pool of clients of the server at `addr` (path `/socket.io/`).
     pub fn new(addr: SocketAddr) -> io::Result<Pool> {
-        let host = addr.to_string();
+        Pool::with_servers(&[addr])
+    }
+
+    /// A pool of clients of several servers (a cluster): Socket.IO clients are spread over
+    /// them in turn ([`Pool::server_of`] tells which one a client talks to); raw WebSockets
+    /// and HTTP connections go to the first.
+    pub fn with_servers(addrs: &[SocketAddr]) -> io::Result<Pool> {
+        assert!(!addrs.is_empty(), "a pool needs a server");
+        let host = addrs[0].to_string();
         Ok(Pool {
             poll: Poll::new()?,
             events: Some(Events::with_capacity(4096)),
@@ -139,18 +152,29 @@ impl Pool {
             dead: Vec::new(),
             broken: Vec::new(),
             scratch: vec![0; SCRATCH],
-            sio_upgrade: ws_upgrade_request(&host, "/socket.io/?EIO=4&transport=websocket"),
+            sio_upgrades: addrs
+                .iter()
+                .map(|a| {
+                    ws_upgrade_request(&a.to_string(), "/socket.io/?EIO=4&transport=websocket")
+                })
+                .collect(),
             pong: wire::text_frame(b"3"),
             join: wire::text_frame(b"40"),
-            addr,
+            addrs: addrs.to_vec(),
+            next_server: 0,
             host,
             counters: Counters::default(),
         })
     }
 
-    /// `host:port` of the server, for request heads.
+    /// `host:port` of the (first) server, for request heads.
     pub fn host(&self) -> &str {
         &self.host
+    }
+
+    /// The index (in the pool's list) of the server a connection talks to.
+    pub fn server_of(&self, id: Id) -> Option<usize> {
+        self.conns.get(id).map(|c| c.server)
     }
 
     /// Ids of the clients that finished their Socket.IO handshake.
@@ -180,7 +204,15 @@ impl Pool {
     }
 
     fn open(&mut self, start: Start) -> io::Result<Id> {
-        let mut stream = TcpStream::connect(self.addr)?;
+        let server = match start {
+            Start::SocketIo => {
+                let s = self.next_server % self.addrs.len();
+                self.next_server = s + 1;
+                s
+            }
+            Start::RawWs(_) | Start::Http => 0,
+        };
+        let mut stream = TcpStream::connect(self.addrs[server])?;
         let _ = stream.set_nodelay(true);
         let entry = self.conns.vacant_entry();
         let id = entry.key();
@@ -196,6 +228,7 @@ impl Pool {
             rbuf: Vec::new(),
             wbuf: Vec::new(),
             frag: Vec::new(),
+            server,
         });
         Ok(id)
     }
@@ -354,9 +387,10 @@ impl Pool {
                     Some(req) => self.send(id, &req),
                     None if self.conns[id].phase == Phase::Http => driver.connected(self, id),
                     None => {
-                        let req = std::mem::take(&mut self.sio_upgrade);
+                        let server = self.conns[id].server;
+                        let req = std::mem::take(&mut self.sio_upgrades[server]);
                         self.send(id, &req);
-                        self.sio_upgrade = req;
+                        self.sio_upgrades[server] = req;
                     }
                 }
                 if !queued.is_empty() {

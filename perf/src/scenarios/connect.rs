@@ -167,7 +167,7 @@ fn measure<V: Variant + std::fmt::Debug>(
     c.hs.recording = true;
     let mark = server.mark();
     pool.run(&mut c, Instant::now() + p.connect_time);
-    let cpu = mark.since(server.pid);
+    let cpu = mark.since();
     c.hs.recording = false;
     c.hs.stop = true;
     pool.run(&mut c, Instant::now() + Duration::from_secs(5));

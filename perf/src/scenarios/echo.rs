@@ -83,7 +83,7 @@ pub fn echo(setup: &Setup, p: &Params, kind: Kind) -> Result<Vec<Record>, String
     e.recording = true;
     let mark = server.mark();
     pool.run(&mut e, Instant::now() + p.echo_time);
-    let cpu = mark.since(server.pid);
+    let cpu = mark.since();
     e.recording = false;
     e.stop = true;
     // Collect the answers still in flight, then count what never came.

@@ -136,7 +136,7 @@ fn bursts(
         let t0 = Instant::now();
         pool.send(ids[0], &burst);
         let finished = pool.run(&mut f, t0 + p.fanout_timeout);
-        let c = mark.since(server.pid);
+        let c = mark.since();
         let end = if finished && !f.stalled {
             f.last_complete
         } else {

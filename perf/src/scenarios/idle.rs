@@ -21,7 +21,7 @@ pub fn idle(setup: &Setup, p: &Params, kind: Kind) -> Result<Vec<Record>, String
     let mark = server.mark();
     let mut ramp = Ramp::new(p.idle_clients, p.ramp_in_flight);
     let took = ramp.run(&mut pool, Duration::from_secs(120));
-    let cpu = mark.since(server.pid);
+    let cpu = mark.since();
     let mut idle = Idle::default();
     pool.run(&mut idle, Instant::now() + Duration::from_secs(2));
     let after = server.rss().ok_or("no VmRSS")?;

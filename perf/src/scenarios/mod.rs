@@ -2,9 +2,10 @@
 //!
 //! One module per scenario: [`fanout`] (and [`fanout_shards`], the same burst against servers
 //! with several shards), [`echo`], [`connect`] (WebSocket, and polling with the upgrade),
-//! [`idle`], [`polling`]. Each scenario function has the same shape: setup, parameters and
+//! [`idle`], [`polling`], and [`cluster_fanout`] (a pair of servers joined through Redis). Each scenario function has the same shape: setup, parameters and
 //! the server kind in, one record per case out.
 
+mod cluster;
 mod connect;
 mod echo;
 mod fanout;
@@ -20,6 +21,7 @@ use crate::report::{Metric, Record};
 use crate::servers::{Kind, Placement, Server, Setup};
 use crate::sys::CpuUse;
 
+pub use cluster::cluster_fanout;
 pub use connect::{connect_polling, connect_ws};
 pub use echo::echo;
 pub use fanout::{fanout, fanout_shards};
@@ -53,6 +55,22 @@ pub struct Params {
     pub polling_time: Duration,
     /// Handshakes in flight while opening many clients.
     pub ramp_in_flight: usize,
+    /// `cluster-fanout`: clients (split over the two servers of a pair), payload size,
+    /// deliveries per burst (M = deliveries / clients, or `cluster_messages` when not 0),
+    /// deliveries of the latency phase (broadcasts = deliveries / clients, at least 20, or
+    /// `cluster_latency_broadcasts` when not 0), the sharded adapter, where redis-server runs.
+    pub cluster_clients: Vec<usize>,
+    pub cluster_size: usize,
+    pub cluster_deliveries: usize,
+    pub cluster_messages: usize,
+    pub cluster_latency_deliveries: usize,
+    pub cluster_latency_broadcasts: usize,
+    pub cluster_sharded: bool,
+    pub redis_server: String,
+    /// redis-server's `--hz` (its timers; 10 is Redis's default).
+    pub redis_hz: u32,
+    /// `None`: the generator's CPU.
+    pub redis_cpu: Option<usize>,
 }
 
 impl Default for Params {
@@ -79,6 +97,16 @@ impl Default for Params {
             polling_size: 64,
             polling_time: Duration::from_secs(4),
             ramp_in_flight: 256,
+            cluster_clients: vec![1000, 10_000],
+            cluster_size: 64,
+            cluster_deliveries: 1_000_000,
+            cluster_messages: 0,
+            cluster_latency_deliveries: 200_000,
+            cluster_latency_broadcasts: 0,
+            cluster_sharded: false,
+            redis_server: "redis-server".into(),
+            redis_hz: 1,
+            redis_cpu: None,
         }
     }
 }
@@ -142,5 +170,6 @@ fn record(
         cpu,
         reps: Vec::new(),
         note: String::new(),
+        extra: None,
     }
 }

@@ -179,7 +179,7 @@ pub fn polling(setup: &Setup, p: &Params, kind: Kind) -> Result<Vec<Record>, Str
     e.requests = 0;
     let mark = server.mark();
     pool.run(&mut e, Instant::now() + p.polling_time);
-    let cpu = mark.since(server.pid);
+    let cpu = mark.since();
     e.recording = false;
     e.stop = true;
     // Collect the answers still in flight.
