@@ -30,6 +30,20 @@ const MAX_PENDING: usize = 65_536;
 /// The most bytes read from Redis in one go.
 const READ_CHUNK: usize = 64 * 1024;
 
+thread_local! {
+    /// Set on shard threads: their events wake the adapter once per drain, not once each.
+    static DEFER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    /// A deferred wake-up is owed ([`ClusterInbox::flush`]).
+    static OWED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Makes the calling (shard) thread's events wait for [`ClusterInbox::flush`] to wake the
+/// adapter: a burst handled in one drain reaches it, and Redis, as one batch (one write of
+/// many PUBLISH commands instead of one write each).
+pub(crate) fn defer_wakes() {
+    DEFER.set(true);
+}
+
 #[derive(Debug, Default)]
 struct InboxState {
     open: bool,
@@ -71,6 +85,16 @@ impl ClusterInbox {
         }
     }
 
+    /// Wakes the adapter if this thread's events since the last flush are waiting for it.
+    pub(crate) fn flush(&self) {
+        if OWED.replace(false) {
+            let waker = self.lock().waker.take();
+            if let Some(w) = waker {
+                w.wake();
+            }
+        }
+    }
+
     /// Moves the waiting events into `batch`; `None` once closed.
     fn take(&self, cx: &Context<'_>, batch: &mut VecDeque<ClusterEvent>) -> Option<()> {
         let mut state = self.lock();
@@ -101,6 +125,10 @@ impl ClusterPort for ClusterInbox {
         let mut state = self.lock();
         if state.open && state.items.len() < MAX_PENDING {
             state.items.push_back(event);
+            if DEFER.get() {
+                OWED.set(true);
+                return;
+            }
             let waker = state.waker.take();
             drop(state);
             if let Some(w) = waker {

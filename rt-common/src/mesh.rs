@@ -92,6 +92,14 @@ impl Mesh {
         }
     }
 
+    /// Wakes the cluster adapter for the events this shard thread gave it since the last
+    /// call (see [`crate::cluster::defer_wakes`]).
+    pub(crate) fn flush_cluster(&self) {
+        if let Some(cluster) = &self.cluster {
+            cluster.flush();
+        }
+    }
+
     /// Tells every shard to stop.
     pub(crate) fn stop_all(&self) {
         for k in 0..self.inboxes.len() {

@@ -83,6 +83,7 @@ pub(crate) struct ShardDriver<R: Runtime> {
 
 /// Runs one shard until the server stops; an error when one of its tasks panicked.
 pub(crate) async fn run<R: Runtime>(start: Start) -> Result<(), ServerError> {
+    crate::cluster::defer_wakes();
     let Start {
         app,
         index,
@@ -255,6 +256,9 @@ impl<R: Runtime> ShardDriver<R> {
 
     /// Drains every output of the core (see the module docs for the order).
     pub(crate) fn drive(self: &Rc<Self>) {
+        // What the input gave the cluster adapter goes first, as one batch: the other servers
+        // get it while this shard writes to its own clients.
+        self.mesh.flush_cluster();
         let mut tasks = Vec::new();
         let mut shard = self.shard.borrow_mut();
         loop {
@@ -287,6 +291,7 @@ impl<R: Runtime> ShardDriver<R> {
         if self.stopping.get() && shard.stats().connections == 0 {
             self.drained.raise();
         }
+        self.mesh.flush_cluster();
         drop(shard);
         // Spawned once the shard is free: a runtime may poll a new task at once.
         for task in tasks {
