@@ -73,6 +73,9 @@ for rt in "${runtimes[@]}"; do
   for ex in echo engine_echo bench chat api extras; do cp "target/release/examples/$ex" "target/interop/$rt/"; done
 done
 
+# The emitter of corelay-redis as a plain process (the cluster test publishes with it).
+cargo build --release -p corelay-redis --example emit || { echo "build of the emitter example failed"; exit 1; }
+
 step "build: criterion benches (not run)"
 if cargo bench -p corelay-benches --no-run; then count 1 0; else echo "the benches do not build"; count 0 1; fi
 

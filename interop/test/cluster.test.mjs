@@ -57,6 +57,9 @@
 //   burst), which reference/common.mjs logs instead.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { createClient } from "redis";
 import { Emitter } from "@socket.io/redis-emitter";
 import {
@@ -70,6 +73,9 @@ import {
 import { WAIT_MS, client, closeAll, record, until, useClient, waitFor, waitForUnlessConnectError } from "../lib/util.mjs";
 
 const KINDS = clusterKinds();
+/** The emitter example of corelay-redis (a plain Rust process publishing into the cluster). */
+const EMIT_BIN =
+  process.env.CORELAY_EMIT_BIN ?? fileURLToPath(new URL("../../target/release/examples/emit", import.meta.url));
 const N = KINDS.length;
 /** Node's adapter's requestsTimeout (its default). */
 const REQUESTS_TIMEOUT_MS = 5_000;
@@ -313,6 +319,29 @@ function cluster(mode) {
         emitter.emit("news", { to: "all" });
         await until(() => heard.every((h) => h.some((n) => n.to === "all")), "the news to all heard by every client");
         clients.forEach((c, n) => assert.deepEqual(heard[n], inRoom(c) ? [{ to: room }, { to: "all" }] : [{ to: "all" }], c.user));
+      },
+    );
+
+    it(
+      `a plain Rust process's emitter (corelay_redis::emitter) reaches the room's members and then every client on every server (${mode})`,
+      {
+        timeout: TEST_TIMEOUT,
+        skip:
+          (sharded && "the emitter publishes in the classic adapter's format, as @socket.io/redis-emitter does") ||
+          (!existsSync(EMIT_BIN) && `no ${EMIT_BIN} (scripts/test.sh builds it: cargo build --release -p corelay-redis --example emit)`),
+      },
+      async (t) => {
+        const room = `rust-news-${mode}`;
+        const clients = await spread(t, "rnews");
+        const inRoom = (c) => c.user.endsWith("-00");
+        for (const c of clients) if (inRoom(c)) assert.equal(await ask(c.s, "join", room), true);
+        const heard = clients.map((c) => record(c.s, "news", { single: true }));
+        const emit = (...args) => execFileSync(EMIT_BIN, ["--redis", redis.url, ...args], { timeout: WAIT_MS, encoding: "utf8" });
+        emit("--room", room, "news", JSON.stringify({ to: room, from: "rust" }));
+        emit("news", JSON.stringify({ to: "all", from: "rust" }));
+        await until(() => heard.every((h) => h.some((n) => n.to === "all")), "the Rust emitter's news to all heard by every client");
+        const expected = (c) => (inRoom(c) ? [{ to: room, from: "rust" }, { to: "all", from: "rust" }] : [{ to: "all", from: "rust" }]);
+        clients.forEach((c, n) => assert.deepEqual(heard[n], expected(c), c.user));
       },
     );
 
