@@ -4,7 +4,10 @@
 //! checked (the test fails on one left out), and each decodes as the classic adapter's
 //! message it is.
 
+mod support;
+
 use std::collections::{BTreeMap, BTreeSet};
+use support::Vector;
 
 use corelay_redis::classic::{BroadcastMessage, Request};
 use corelay_redis::emitter::{Args, Binary, Emitter, Publish};
@@ -12,25 +15,8 @@ use corelay_redis::{Format, Value};
 use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
 
-struct Vector {
-    name: String,
-    channel: String,
-    format: String,
-    bytes: Vec<u8>,
-}
-
 fn load() -> Vec<Vector> {
-    let path = format!("{}/vectors/emitter.json", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("vector file");
-    let list: Vec<serde_json::Value> = serde_json::from_str(&text).expect("vector JSON");
-    list.into_iter()
-        .map(|v| Vector {
-            name: v["name"].as_str().unwrap().to_owned(),
-            channel: v["channel"].as_str().unwrap().to_owned(),
-            format: v["format"].as_str().unwrap().to_owned(),
-            bytes: hex::decode(v["hex"].as_str().unwrap()).unwrap(),
-        })
-        .collect()
+    support::load_vectors("emitter.json")
 }
 
 /// An object whose members keep the order given (a JavaScript object literal).

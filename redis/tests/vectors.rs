@@ -7,29 +7,15 @@
 //! order `BroadcastFlags` writes them. (Where an application chains flags in another order,
 //! Node's bytes differ from ours only by member order; decoding is unaffected.)
 
+mod support;
+
 use corelay_redis::classic::{self, BroadcastMessage, Request, Response};
 use corelay_redis::sharded::{self, ClusterBody, ClusterMessage, SubscriptionMode};
 use corelay_redis::{BroadcastFlags, BroadcastOptions, FetchedSocket, Format, Packet, Value};
-
-struct Vector {
-    name: String,
-    channel: String,
-    format: String,
-    bytes: Vec<u8>,
-}
+use support::Vector;
 
 fn load(file: &str) -> Vec<Vector> {
-    let path = format!("{}/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).expect("vector file");
-    let list: Vec<serde_json::Value> = serde_json::from_str(&text).expect("vector JSON");
-    list.into_iter()
-        .map(|v| Vector {
-            name: v["name"].as_str().unwrap().to_owned(),
-            channel: v["channel"].as_str().unwrap().to_owned(),
-            format: v["format"].as_str().unwrap().to_owned(),
-            bytes: hex::decode(v["hex"].as_str().unwrap()).unwrap(),
-        })
-        .collect()
+    support::load_vectors(file)
 }
 
 /// Finds a vector by name and checks that its format is the one `detect` reads.

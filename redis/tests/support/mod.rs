@@ -121,3 +121,27 @@ impl Drop for Server {
         self.kill();
     }
 }
+
+/// A message captured from the Node library (`vectors/*.json`): its name, its channel, its
+/// format (`json` or `msgpack`) and its bytes.
+pub struct Vector {
+    pub name: String,
+    pub channel: String,
+    pub format: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The vectors of `vectors/<file>`.
+pub fn load_vectors(file: &str) -> Vec<Vector> {
+    let path = format!("{}/vectors/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).expect("vector file");
+    let list: Vec<serde_json::Value> = serde_json::from_str(&text).expect("vector JSON");
+    list.into_iter()
+        .map(|v| Vector {
+            name: v["name"].as_str().unwrap().to_owned(),
+            channel: v["channel"].as_str().unwrap().to_owned(),
+            format: v["format"].as_str().unwrap().to_owned(),
+            bytes: hex::decode(v["hex"].as_str().unwrap()).unwrap(),
+        })
+        .collect()
+}
