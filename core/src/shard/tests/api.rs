@@ -110,6 +110,16 @@ struct Player {
     name: String,
 }
 
+/// A middleware that keeps the CONNECT auth's `name` as the socket's [`Player`] data.
+fn named(socket: &mut crate::Socket<'_>) -> Result<(), ConnectError> {
+    let name = socket.auth_value()["name"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    socket.set_data(Player { name });
+    Ok(())
+}
+
 mod broadcasts;
 mod cluster;
 mod dynamic;

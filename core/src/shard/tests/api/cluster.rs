@@ -14,31 +14,24 @@ use crate::{Args, Binary, Broadcast, Inbound, Selection};
 fn cluster_app(log: Log) -> Arc<App> {
     App::builder()
         .namespace("/", move |ns| {
-            ns.middleware(|socket| {
-                let name = socket.auth_value()["name"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned();
-                socket.set_data(Player { name });
-                Ok(())
-            })
-            .on("join", |s, e| s.join(&e.args.arg::<String>(0).unwrap()))
-            .on("shout", |s, e| s.broadcast().emit("news", &e.args).unwrap())
-            .on("shout-bin", |s, _| {
-                let bin = Binary(Bytes::from_static(b"\x01\x02\x03"));
-                let op = s.broadcast().to("r").except("x");
-                op.emit("bin", &(1, bin)).unwrap()
-            })
-            .on("shout-local", |s, _| {
-                s.broadcast().local().emit("quiet", &()).unwrap()
-            })
-            .on("shout-volatile", |s, _| {
-                s.broadcast().volatile().emit("v", &()).unwrap()
-            })
-            .on_server_event("hello", move |_, args| {
-                log.push(args.to_string());
-                Some(json!("pong"))
-            })
+            ns.middleware(named)
+                .on("join", |s, e| s.join(&e.args.arg::<String>(0).unwrap()))
+                .on("shout", |s, e| s.broadcast().emit("news", &e.args).unwrap())
+                .on("shout-bin", |s, _| {
+                    let bin = Binary(Bytes::from_static(b"\x01\x02\x03"));
+                    let op = s.broadcast().to("r").except("x");
+                    op.emit("bin", &(1, bin)).unwrap()
+                })
+                .on("shout-local", |s, _| {
+                    s.broadcast().local().emit("quiet", &()).unwrap()
+                })
+                .on("shout-volatile", |s, _| {
+                    s.broadcast().volatile().emit("v", &()).unwrap()
+                })
+                .on_server_event("hello", move |_, args| {
+                    log.push(args.to_string());
+                    Some(json!("pong"))
+                })
         })
         .dynamic_namespace(r"^/dyn-\d+$", |ns| {
             ns.on("echo", |s, e| s.emit("echo", &e.args).unwrap())

@@ -7,15 +7,8 @@ use super::*;
 fn named_app() -> Arc<App> {
     App::builder()
         .namespace("/", |ns| {
-            ns.middleware(|socket| {
-                let name = socket.auth_value()["name"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_owned();
-                socket.set_data(Player { name });
-                Ok(())
-            })
-            .on("join", |s, e| s.join(&e.args.arg::<String>(0).unwrap()))
+            ns.middleware(named)
+                .on("join", |s, e| s.join(&e.args.arg::<String>(0).unwrap()))
         })
         .build()
 }
