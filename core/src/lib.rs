@@ -70,7 +70,7 @@
 //! assert!(text.contains(r#"42["world",1]"#));
 //! ```
 //!
-//! The [`sim`] module (feature `sim`) drives shards this way in simulated time, with clients
+//! The `sim` module (feature `sim`) drives shards this way in simulated time, with clients
 //! that speak HTTP and WebSocket, for tests of applications and of the core itself.
 //!
 //! # Layers
