@@ -2,6 +2,14 @@
 
 use std::time::Duration;
 
+mod cookie;
+mod cors;
+
+#[cfg(test)]
+pub(crate) use cookie::utc_string;
+pub use cookie::{Cookie, CookiePriority, SameSite};
+pub use cors::{Cors, CorsOrigin, OriginFn, OriginMatch};
+
 /// The two Engine.IO transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportKind {
@@ -27,76 +35,6 @@ impl TransportKind {
             "websocket" => Some(TransportKind::Websocket),
             _ => None,
         }
-    }
-}
-
-/// Cross-origin resource sharing, as the `cors` option of the Node server.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cors {
-    /// Allowed origins; `None` allows any (answers `*`, or the request's origin when
-    /// `credentials` is set, as the `cors` package does).
-    pub origin: Option<Vec<String>>,
-    /// `Access-Control-Allow-Credentials: true`.
-    pub credentials: bool,
-    /// `Access-Control-Allow-Methods` of preflight answers.
-    pub methods: String,
-    /// `Access-Control-Allow-Headers` of preflight answers; `None` reflects the request's
-    /// `Access-Control-Request-Headers`.
-    pub allowed_headers: Option<String>,
-}
-
-impl Cors {
-    /// CORS from any origin, the `{ origin: "*" }` of the Node server.
-    pub fn any() -> Self {
-        Cors {
-            origin: None,
-            credentials: false,
-            methods: "GET,HEAD,PUT,PATCH,POST,DELETE".to_owned(),
-            allowed_headers: None,
-        }
-    }
-}
-
-/// The `cookie` option: the handshake sets a cookie holding the session id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cookie {
-    /// Cookie name (`io`).
-    pub name: String,
-    /// `Path` attribute (`/`).
-    pub path: Option<String>,
-    /// `HttpOnly` attribute (set).
-    pub http_only: bool,
-    /// `SameSite` attribute (`Lax`).
-    pub same_site: Option<String>,
-}
-
-impl Default for Cookie {
-    fn default() -> Self {
-        Cookie {
-            name: "io".to_owned(),
-            path: Some("/".to_owned()),
-            http_only: true,
-            same_site: Some("Lax".to_owned()),
-        }
-    }
-}
-
-impl Cookie {
-    /// The `Set-Cookie` value for session `sid`, serialized as the `cookie` package does.
-    pub(crate) fn header(&self, sid: &str) -> String {
-        let mut v = format!("{}={}", self.name, sid);
-        if let Some(path) = &self.path {
-            v.push_str("; Path=");
-            v.push_str(path);
-        }
-        if self.http_only {
-            v.push_str("; HttpOnly");
-        }
-        if let Some(same_site) = &self.same_site {
-            v.push_str("; SameSite=");
-            v.push_str(same_site);
-        }
-        v
     }
 }
 

@@ -107,7 +107,10 @@ pub use api::{
     Namespace, Operator, OwnedEvent, Reach, Remote, RemoteSocket, Selection, Socket, SocketIoMode,
     SocketRef,
 };
-pub use config::{Config, Cookie, Cors, TransportKind};
+pub use config::{
+    Config, Cookie, CookiePriority, Cors, CorsOrigin, OriginFn, OriginMatch, SameSite,
+    TransportKind,
+};
 pub use engine::{
     Action, CloseReason, ConnectionError, ConnectionErrorContext, EngineMessage, HttpResponse,
     OutPacket, ResponseHeaders,

@@ -240,6 +240,11 @@ pub fn echo_handlers(ns: Namespace) -> Namespace {
             let _ = io.of(&nsp).emit("foreign", &payload);
         });
     })
+    .on("broadcast", |socket, event| {
+        // To every socket of the namespace, on every shard (Node's `socket.nsp.emit`).
+        let Ok(payload) = event.args.arg::<Value>(0) else { return };
+        let _ = socket.within().emit("broadcast", &payload);
+    })
     .on("disconnect-me", |socket, _| socket.disconnect(false))
 }
 

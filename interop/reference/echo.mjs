@@ -32,6 +32,10 @@ function onConnection(socket) {
     socket.nsp.emit("foreign", payload);
   });
 
+  socket.on("broadcast", (payload) => {
+    socket.nsp.emit("broadcast", payload);
+  });
+
   socket.on("disconnect-me", () => {
     socket.disconnect();
   });

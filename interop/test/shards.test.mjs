@@ -121,6 +121,24 @@ it("polling sessions upgrade when the WebSocket lands on the other shard", { tim
   assert.deepEqual(echoes, all.map((_, i) => i));
 });
 
+it("broadcast reaches every socket of its namespace on every shard, the sender included, and no other", { timeout: TEST_TIMEOUT }, async (t) => {
+  for (const nsp of ["/", "/custom"]) {
+    const other = nsp === "/" ? "/custom" : "/";
+    const members = await spreadClients(t, `${echo.url}${nsp === "/" ? "" : nsp}`, 2, { transports: ["websocket"] });
+    const [outsider] = await clients(t, `${echo.url}${other === "/" ? "" : other}`, 1, { transports: ["polling"] });
+    const heard = [];
+    outsider.on("broadcast", (x) => heard.push(x));
+    const got = members.map((s) => waitFor(s, "broadcast"));
+    members[1].emit("broadcast", { nsp, n: 1 });
+    for (const p of got) assert.deepEqual((await p)[0], { nsp, n: 1 });
+    // The outsider's own broadcast is the barrier: it came after the first, from one client.
+    const back = waitFor(outsider, "broadcast");
+    outsider.emit("broadcast", "barrier");
+    await back;
+    assert.deepEqual(heard, ["barrier"], `${other} heard a broadcast of ${nsp}`);
+  }
+});
+
 it("an Io handle used from a foreign thread reaches clients on every shard", { timeout: TEST_TIMEOUT }, async (t) => {
   const all = await spreadClients(t, echo.url, CLIENTS, { transports: ["websocket"] });
   const polling = await clients(t, echo.url, 2, { transports: ["polling"] });

@@ -29,7 +29,8 @@ pub(crate) enum ConnState {
     Held {
         session: SessionId,
         keep_alive: bool,
-        origin: Option<Box<str>>,
+        /// The headers of the `cors` setting for the answer.
+        cors: Vec<(&'static str, String)>,
         head: Option<Box<RequestHead>>,
     },
     /// A WebSocket carrying a session (or probing to take one over, with `probe`); `None`

@@ -127,8 +127,7 @@ impl Engine {
             }
             return;
         }
-        if head.method == Method::Options && self.config.cors.is_some() && !head.upgrade_websocket {
-            self.preflight(ci, &head);
+        if self.preflight(ci, &head) {
             return;
         }
         let route = match self.verify(&head) {
@@ -202,12 +201,12 @@ impl Engine {
             {
                 // A plain request with `transport=websocket` for a session on a WebSocket: the
                 // Node server never answers it; a 400 ends it here.
-                self.respond(ci, 400, &[], b"", head.keep_alive, head.origin.as_deref())
+                self.respond(ci, 400, &[], b"", head.keep_alive, Some(&head))
             }
             Route::Session(si, _) => match head.method {
                 Method::Get => self.poll_get(ci, si, head),
                 Method::Post => self.poll_post(ci, si, &head, body),
-                _ => self.respond(ci, 500, &[], b"", head.keep_alive, None),
+                _ => self.respond(ci, 500, &[], b"", head.keep_alive, Some(&head)),
             },
         }
     }
@@ -329,12 +328,10 @@ impl Engine {
             Some(si) => (si, false),
         };
         let accept = ws::accept_key(head.ws_key.as_deref().unwrap_or_default());
-        let cookie = if new { self.cookie(si) } else { None };
-        let extra: Vec<(&str, &str)> = cookie
-            .as_deref()
-            .map(|c| ("Set-Cookie", c))
-            .into_iter()
-            .collect();
+        // The `cors` package's headers, which Node keeps for the `101`; no cookie (Node's
+        // WebSocket transport never emits the `headers` event that adds it).
+        let cors = self.cors_headers(head);
+        let extra: Vec<(&str, &str)> = cors.iter().map(|(k, v)| (*k, v.as_str())).collect();
         // Node's `ws` emits `headers` for every `101`, the engine `initial_headers` with it for
         // a handshake.
         let hooked = self.hooks.response_headers(&extra, head, new);
@@ -381,57 +378,41 @@ impl Engine {
         Some(cookie.header(&self.sessions[si].sid))
     }
 
-    /// A CORS preflight answer.
-    pub(super) fn preflight(&mut self, ci: ConnId, head: &RequestHead) {
-        let Some(cors) = self.config.cors.clone() else {
-            return;
+    /// Answers a preflight as the `cors` package does (when the setting allows its origin
+    /// and does not pass preflights on); false when `head` goes on to the server.
+    fn preflight(&mut self, ci: ConnId, head: &RequestHead) -> bool {
+        let Some(cors) = &self.config.cors else {
+            return false;
         };
-        let mut headers: Vec<(&str, String)> = self.cors_headers(head.origin.as_deref());
-        headers.push(("Access-Control-Allow-Methods", cors.methods.clone()));
-        let allow = cors.allowed_headers.clone().or_else(|| {
-            head.header("access-control-request-headers")
-                .map(str::to_owned)
-        });
-        if let Some(allow) = allow {
-            headers.push(("Access-Control-Allow-Headers", allow));
-            if cors.allowed_headers.is_none() {
-                headers.push(("Vary", "Access-Control-Request-Headers".to_owned()));
-            }
+        if head.method != Method::Options || cors.preflight_continue {
+            return false;
         }
-        let refs: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let mut out = BytesMut::new();
-        http::write_response(&mut out, 204, &refs, b"", head.keep_alive);
-        self.push_out(ci, out.freeze());
-        if !head.keep_alive {
+        let status = cors.options_success_status;
+        let headers = self.cors_headers(head);
+        if headers.is_empty() {
+            return false;
+        }
+        if head.upgrade_websocket {
+            // Node's stand-in response of an upgrade destroys the socket when it ends.
             self.close_conn(ci, AfterFlush::Shutdown);
+        } else {
+            self.answer(ci, status, &[], b"", head.keep_alive, &headers, None);
         }
+        true
     }
 
-    /// The CORS headers for a request from `origin`.
-    pub(super) fn cors_headers(&self, origin: Option<&str>) -> Vec<(&'static str, String)> {
+    /// The headers of the `cors` setting for an answer to `head` (none without the setting,
+    /// or for an origin it refuses outright).
+    pub(super) fn cors_headers(&self, head: &RequestHead) -> Vec<(&'static str, String)> {
         let Some(cors) = &self.config.cors else {
             return Vec::new();
         };
-        let mut out = Vec::new();
-        match &cors.origin {
-            None if !cors.credentials => out.push(("Access-Control-Allow-Origin", "*".to_owned())),
-            None => {
-                if let Some(o) = origin {
-                    out.push(("Access-Control-Allow-Origin", o.to_owned()));
-                }
-                out.push(("Vary", "Origin".to_owned()));
-            }
-            Some(list) => {
-                if let Some(o) = origin.filter(|o| list.iter().any(|a| a == o)) {
-                    out.push(("Access-Control-Allow-Origin", o.to_owned()));
-                }
-                out.push(("Vary", "Origin".to_owned()));
-            }
-        }
-        if cors.credentials {
-            out.push(("Access-Control-Allow-Credentials", "true".to_owned()));
-        }
-        out
+        let preflight = head.method == Method::Options;
+        // Node joins repeated headers with ", ".
+        let requested: Vec<&str> = head.header_all("access-control-request-headers").collect();
+        let requested = (!requested.is_empty()).then(|| requested.join(", "));
+        cors.headers(preflight, head.origin.as_deref(), requested.as_deref())
+            .unwrap_or_default()
     }
 
     /// An Engine.IO error: status 400 (403 for Forbidden) with the JSON body.
@@ -448,7 +429,7 @@ impl Engine {
             &[("Content-Type", "application/json")],
             body.as_bytes(),
             head.keep_alive,
-            head.origin.as_deref(),
+            Some(head),
         );
     }
 
@@ -471,8 +452,8 @@ impl Engine {
         self.respond(ci, status, &[], b"", keep_alive, None);
     }
 
-    /// Writes a whole answer, with CORS headers for `origin`; closes the connection after it
-    /// unless `keep_alive`.
+    /// Writes a whole answer, with the CORS headers for `request` (an Engine.IO request);
+    /// closes the connection after it unless `keep_alive`.
     pub(super) fn respond(
         &mut self,
         ci: ConnId,
@@ -480,9 +461,10 @@ impl Engine {
         headers: &[(&str, &str)],
         body: &[u8],
         keep_alive: bool,
-        origin: Option<&str>,
+        request: Option<&RequestHead>,
     ) {
-        self.answer(ci, status, headers, body, keep_alive, origin, None);
+        let cors = request.map(|h| self.cors_headers(h)).unwrap_or_default();
+        self.answer(ci, status, headers, body, keep_alive, &cors, None);
     }
 
     /// Writes a `200` answer to an Engine.IO request `head`, as [`Engine::respond`] does,
@@ -495,20 +477,13 @@ impl Engine {
         head: &RequestHead,
         initial: bool,
     ) {
-        let (keep_alive, origin) = (head.keep_alive, head.origin.as_deref());
-        self.answer(
-            ci,
-            200,
-            headers,
-            body,
-            keep_alive,
-            origin,
-            Some((head, initial)),
-        );
+        let cors = self.cors_headers(head);
+        let hooked = Some((head, initial));
+        self.answer(ci, 200, headers, body, head.keep_alive, &cors, hooked);
     }
 
-    /// Writes an answer with `headers` and the CORS headers for `origin`, passed through the
-    /// header hooks when `hooked` names the request (and whether the answer opens a session).
+    /// Writes an answer with `headers` and the `cors` ones, passed through the header hooks
+    /// when `hooked` names the request (and whether the answer opens a session).
     #[allow(clippy::too_many_arguments)]
     fn answer(
         &mut self,
@@ -517,10 +492,9 @@ impl Engine {
         headers: &[(&str, &str)],
         body: &[u8],
         keep_alive: bool,
-        origin: Option<&str>,
+        cors: &[(&'static str, String)],
         hooked: Option<(&RequestHead, bool)>,
     ) {
-        let cors = self.cors_headers(origin);
         let mut all: Vec<(&str, &str)> = headers.to_vec();
         all.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
         let changed =

@@ -11,27 +11,24 @@ use crate::wire::http::{self, RequestHead};
 impl Engine {
     /// A long-polling GET: answered now when packets wait, else held.
     pub(super) fn poll_get(&mut self, ci: ConnId, si: SessionId, head: Box<RequestHead>) {
+        // The `cors` package sets its headers when the request comes (an origin function is
+        // asked once).
+        let cors = self.cors_headers(&head);
         let s = &mut self.sessions[si];
         let Transport::Polling { get, .. } = &mut s.transport else {
             unreachable!("verify routes only polling sessions here")
         };
         if get.is_some() {
             // A second GET while one is held: Node answers 400 and closes the session.
-            self.respond(ci, 400, &[], b"", head.keep_alive, head.origin.as_deref());
+            self.respond(ci, 400, &[], b"", head.keep_alive, Some(&head));
             self.close_session(si, CloseReason::TransportError, false);
             return;
         }
         *get = Some(ci);
-        let origin = self
-            .config
-            .cors
-            .as_ref()
-            .and(head.origin.as_deref())
-            .map(Box::from);
         self.conns[ci].state = ConnState::Held {
             session: si,
             keep_alive: head.keep_alive,
-            origin,
+            cors,
             head: self.hooks.headers.is_some().then_some(head),
         };
         let probed = s.upgrading.is_some_and(|u| u.probed);
@@ -45,13 +42,12 @@ impl Engine {
     /// A long-polling POST: the body's packets go to the session; the answer is `ok`.
     pub(super) fn poll_post(&mut self, ci: ConnId, si: SessionId, head: &RequestHead, body: Bytes) {
         let keep_alive = head.keep_alive;
-        let origin = head.origin.as_deref();
         let binary = head
             .content_type
             .as_deref()
             .is_some_and(|t| t.eq_ignore_ascii_case("application/octet-stream"));
         if binary {
-            self.respond(ci, 400, &[], b"", keep_alive, origin);
+            self.respond(ci, 400, &[], b"", keep_alive, Some(head));
             self.close_session(si, CloseReason::TransportError, false);
             return;
         }
@@ -100,7 +96,7 @@ impl Engine {
         s.queue_len = 0;
         let ConnState::Held {
             keep_alive,
-            origin,
+            cors,
             head: request,
             ..
         } = std::mem::replace(&mut self.conns[ci].state, ConnState::Head)
@@ -108,7 +104,6 @@ impl Engine {
             unreachable!("a session's GET is a held connection")
         };
         let mut head = BytesMut::with_capacity(256);
-        let cors = self.cors_headers(origin.as_deref());
         let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "text/plain; charset=UTF-8")];
         headers.extend(cors.iter().map(|(k, v)| (*k, v.as_str())));
         let hooked = request

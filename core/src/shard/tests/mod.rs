@@ -97,6 +97,7 @@ fn ws_client(sim: &mut Sim) -> (Client, String) {
 mod adapter;
 mod allow;
 mod api;
+mod cors;
 mod engine;
 mod mesh;
 mod remove;

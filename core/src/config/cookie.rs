@@ -1,0 +1,212 @@
+//! The `cookie` setting: the `io` cookie of Node's Engine.IO server, serialized as the
+//! `cookie` npm package (0.7) does. Node sets it on the polling handshake only (its
+//! WebSocket transport emits no `headers` event), and so does corelay.
+
+/// The `SameSite` attribute (Node's `sameSite`: `"strict"` or `true`, `"lax"`, `"none"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SameSite {
+    /// `SameSite=Strict`.
+    Strict,
+    /// `SameSite=Lax`.
+    Lax,
+    /// `SameSite=None`.
+    None,
+}
+
+/// The `Priority` attribute (Node's `priority`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CookiePriority {
+    /// `Priority=Low`.
+    Low,
+    /// `Priority=Medium`.
+    Medium,
+    /// `Priority=High`.
+    High,
+}
+
+/// The `cookie` option: the handshake sets a cookie holding the session id. Defaults are the
+/// Node server's (`{ name: "io", path: "/", httpOnly: true, sameSite: "lax" }`); values are
+/// written as given (the `cookie` package throws on a name, domain or path it does not
+/// take).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cookie {
+    /// Cookie name (`io`).
+    pub name: String,
+    /// `Max-Age` attribute, in seconds (none).
+    pub max_age: Option<i64>,
+    /// `Domain` attribute (none).
+    pub domain: Option<String>,
+    /// `Path` attribute (`/`).
+    pub path: Option<String>,
+    /// `Expires` attribute, in seconds since the Unix epoch (none): written as JavaScript's
+    /// `Date.toUTCString`, e.g. `Thu, 01 Jan 2026 00:00:00 GMT`. The core never reads the
+    /// clock, so the date is absolute.
+    pub expires: Option<i64>,
+    /// `HttpOnly` attribute (set).
+    pub http_only: bool,
+    /// `Secure` attribute (not set).
+    pub secure: bool,
+    /// `Partitioned` attribute (not set).
+    pub partitioned: bool,
+    /// `Priority` attribute (none).
+    pub priority: Option<CookiePriority>,
+    /// `SameSite` attribute (`Lax`).
+    pub same_site: Option<SameSite>,
+}
+
+impl Default for Cookie {
+    fn default() -> Self {
+        Cookie {
+            name: "io".to_owned(),
+            max_age: None,
+            domain: None,
+            path: Some("/".to_owned()),
+            expires: None,
+            http_only: true,
+            secure: false,
+            partitioned: false,
+            priority: None,
+            same_site: Some(SameSite::Lax),
+        }
+    }
+}
+
+impl Cookie {
+    /// Sets the cookie name.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = name.into();
+        self
+    }
+
+    /// Sets `Max-Age`, in seconds.
+    pub fn max_age(mut self, seconds: i64) -> Self {
+        self.max_age = Some(seconds);
+        self
+    }
+
+    /// Sets `Domain`.
+    pub fn domain(mut self, domain: impl Into<String>) -> Self {
+        self.domain = Some(domain.into());
+        self
+    }
+
+    /// Sets `Path`, or none.
+    pub fn path(mut self, path: Option<&str>) -> Self {
+        self.path = path.map(str::to_owned);
+        self
+    }
+
+    /// Sets `Expires`, in seconds since the Unix epoch.
+    pub fn expires(mut self, unix_seconds: i64) -> Self {
+        self.expires = Some(unix_seconds);
+        self
+    }
+
+    /// Sets or clears `HttpOnly`.
+    pub fn http_only(mut self, on: bool) -> Self {
+        self.http_only = on;
+        self
+    }
+
+    /// Sets or clears `Secure`.
+    pub fn secure(mut self, on: bool) -> Self {
+        self.secure = on;
+        self
+    }
+
+    /// Sets or clears `Partitioned`.
+    pub fn partitioned(mut self, on: bool) -> Self {
+        self.partitioned = on;
+        self
+    }
+
+    /// Sets `Priority`, or none.
+    pub fn priority(mut self, priority: Option<CookiePriority>) -> Self {
+        self.priority = priority;
+        self
+    }
+
+    /// Sets `SameSite`, or none.
+    pub fn same_site(mut self, same_site: Option<SameSite>) -> Self {
+        self.same_site = same_site;
+        self
+    }
+
+    /// The `Set-Cookie` value for session `sid` (URL-safe, so as `encodeURIComponent` leaves
+    /// it), in the `cookie` package's order.
+    pub(crate) fn header(&self, sid: &str) -> String {
+        let mut v = format!("{}={}", self.name, sid);
+        if let Some(max_age) = self.max_age {
+            v.push_str(&format!("; Max-Age={max_age}"));
+        }
+        if let Some(domain) = self.domain.as_deref().filter(|d| !d.is_empty()) {
+            v.push_str("; Domain=");
+            v.push_str(domain);
+        }
+        if let Some(path) = self.path.as_deref().filter(|p| !p.is_empty()) {
+            v.push_str("; Path=");
+            v.push_str(path);
+        }
+        if let Some(expires) = self.expires {
+            v.push_str("; Expires=");
+            v.push_str(&utc_string(expires));
+        }
+        if self.http_only {
+            v.push_str("; HttpOnly");
+        }
+        if self.secure {
+            v.push_str("; Secure");
+        }
+        if self.partitioned {
+            v.push_str("; Partitioned");
+        }
+        if let Some(priority) = self.priority {
+            v.push_str(match priority {
+                CookiePriority::Low => "; Priority=Low",
+                CookiePriority::Medium => "; Priority=Medium",
+                CookiePriority::High => "; Priority=High",
+            });
+        }
+        if let Some(same_site) = self.same_site {
+            v.push_str(match same_site {
+                SameSite::Strict => "; SameSite=Strict",
+                SameSite::Lax => "; SameSite=Lax",
+                SameSite::None => "; SameSite=None",
+            });
+        }
+        v
+    }
+}
+
+/// A time in seconds since the Unix epoch as JavaScript's `Date.toUTCString` writes it:
+/// `Thu, 01 Jan 2026 00:00:00 GMT` (the year has at least four digits, `-` before).
+pub(crate) fn utc_string(unix_seconds: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let days = unix_seconds.div_euclid(86_400);
+    let secs = unix_seconds.rem_euclid(86_400);
+    // Howard Hinnant's `civil_from_days`.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let sign = if year < 0 { "-" } else { "" };
+    format!(
+        "{}, {:02} {} {}{:04} {:02}:{:02}:{:02} GMT",
+        DAYS[days.rem_euclid(7) as usize],
+        day,
+        MONTHS[(month - 1) as usize],
+        sign,
+        year.abs(),
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60,
+    )
+}
