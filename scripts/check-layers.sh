@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The core's layers read top to bottom: each module imports only the layers below it.
 #   wire < engine < socketio < mesh < shard < api
-# (config, id, pairs, sid, timer are leaves every layer may use; sim and the tests drive the
+# (config, date, id, pairs, sid, timer are leaves every layer may use; sim and the tests drive the
 # public API.)
 # Prints each import that goes upward; fails if there is one.
 set -uo pipefail

@@ -89,6 +89,7 @@
 
 mod api;
 pub mod config;
+mod date;
 mod engine;
 mod id;
 pub mod mesh;

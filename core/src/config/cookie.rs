@@ -178,35 +178,4 @@ impl Cookie {
     }
 }
 
-/// A time in seconds since the Unix epoch as JavaScript's `Date.toUTCString` writes it:
-/// `Thu, 01 Jan 2026 00:00:00 GMT` (the year has at least four digits, `-` before).
-pub(crate) fn utc_string(unix_seconds: i64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let days = unix_seconds.div_euclid(86_400);
-    let secs = unix_seconds.rem_euclid(86_400);
-    // Howard Hinnant's `civil_from_days`.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let sign = if year < 0 { "-" } else { "" };
-    format!(
-        "{}, {:02} {} {}{:04} {:02}:{:02}:{:02} GMT",
-        DAYS[days.rem_euclid(7) as usize],
-        day,
-        MONTHS[(month - 1) as usize],
-        sign,
-        year.abs(),
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60,
-    )
-}
+pub(crate) use crate::date::utc_string;
