@@ -2,6 +2,8 @@
 //! `cookie` npm package (0.7) does. Node sets it on the polling handshake only (its
 //! WebSocket transport emits no `headers` event), and so does corelay.
 
+use crate::date::utc_string;
+
 /// The `SameSite` attribute (Node's `sameSite`: `"strict"` or `true`, `"lax"`, `"none"`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SameSite {
@@ -177,5 +179,3 @@ impl Cookie {
         v
     }
 }
-
-pub(crate) use crate::date::utc_string;
