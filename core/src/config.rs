@@ -6,7 +6,6 @@ mod cookie;
 mod cors;
 
 #[cfg(test)]
-pub(crate) use cookie::utc_string;
 pub use cookie::{Cookie, CookiePriority, SameSite};
 pub use cors::{Cors, CorsOrigin, OriginFn, OriginMatch};
 

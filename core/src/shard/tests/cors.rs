@@ -227,7 +227,7 @@ fn cors_and_cookie_answers_are_nodes() {
 
 #[test]
 fn expires_is_written_as_javascripts_to_utc_string() {
-    use crate::config::utc_string;
+    use crate::date::utc_string;
     assert_eq!(utc_string(0), "Thu, 01 Jan 1970 00:00:00 GMT");
     assert_eq!(utc_string(1_767_225_600), "Thu, 01 Jan 2026 00:00:00 GMT");
     assert_eq!(
