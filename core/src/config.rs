@@ -5,7 +5,6 @@ use std::time::Duration;
 mod cookie;
 mod cors;
 
-#[cfg(test)]
 pub use cookie::{Cookie, CookiePriority, SameSite};
 pub use cors::{Cors, CorsOrigin, OriginFn, OriginMatch};
 
