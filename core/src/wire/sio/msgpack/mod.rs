@@ -128,6 +128,7 @@
 
 mod decode;
 mod encode;
+mod key;
 
 pub use decode::{decode, Decoded};
 pub use encode::{
