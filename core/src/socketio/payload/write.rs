@@ -183,39 +183,7 @@ fn write_args<T: Serialize + ?Sized>(
     Ok(attachments)
 }
 
-/// What the type of the top-level argument value says about its shape.
-///
-/// serde serializes `[T; N]` exactly like a tuple (`serialize_tuple`), and
-/// `()` exactly like `serde_json::Value::Null` (`serialize_unit`), yet an
-/// array or `Null` is ONE argument while a tuple spreads and `()` means none:
-/// the type name is the only thing telling them apart. Should the format of
-/// `type_name` ever change, arrays would spread and `()` would be written as
-/// a `null` argument (tests cover this).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Shape {
-    /// `()`: no argument.
-    Unit,
-    /// `[T; N]` (or a slice): one argument, although serialized as a tuple.
-    Array,
-    /// Anything else: serializer calls decide.
-    Other,
-}
-
-impl Shape {
-    pub(super) fn of<T: ?Sized>() -> Self {
-        let mut name = std::any::type_name::<T>();
-        while let Some(rest) = name.strip_prefix('&') {
-            name = rest.strip_prefix("mut ").unwrap_or(rest);
-        }
-        if name == "()" {
-            Self::Unit
-        } else if name.starts_with('[') {
-            Self::Array
-        } else {
-            Self::Other
-        }
-    }
-}
+pub(super) use crate::wire::sio::ArgsShape as Shape;
 
 /// serde_json's compact format, plus: bytes become attachments written as
 /// placeholders, and the `[` of the top-level tuple can be skipped (its

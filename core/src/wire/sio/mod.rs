@@ -634,5 +634,43 @@ pub fn event_name(data: &[u8]) -> Option<Cow<'_, str>> {
     json::string(data, skip_ws(data, open + 1)).map(|(name, _)| name)
 }
 
+/// What the type of the top-level argument value of an EVENT / ACK says about its
+/// shape: the one owner of the argument convention's type test, for the JSON writer
+/// (`payload::write_event`) and the msgpack one ([`msgpack::write_event`]).
+///
+/// serde serializes `[T; N]` exactly like a tuple (`serialize_tuple`), and
+/// `()` exactly like `serde_json::Value::Null` (`serialize_unit`), yet an
+/// array or `Null` is ONE argument while a tuple spreads and `()` means none:
+/// the type name is the only thing telling them apart. Should the format of
+/// `type_name` ever change, arrays would spread and `()` would be written as
+/// a `null` argument (tests cover this).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ArgsShape {
+    /// `()`: no argument.
+    Unit,
+    /// `[T; N]` (or a slice): one argument, although serialized as a tuple.
+    Array,
+    /// Anything else: serializer calls decide.
+    Other,
+}
+
+impl ArgsShape {
+    pub(crate) fn of<T: ?Sized>() -> Self {
+        let mut name = std::any::type_name::<T>();
+        while let Some(rest) = name.strip_prefix('&') {
+            name = rest.strip_prefix("mut ").unwrap_or(rest);
+        }
+        if name == "()" {
+            Self::Unit
+        } else if name.starts_with('[') {
+            Self::Array
+        } else {
+            Self::Other
+        }
+    }
+}
+
+pub mod msgpack;
+
 #[cfg(test)]
 mod tests;
