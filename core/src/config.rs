@@ -8,6 +8,18 @@ mod cors;
 pub use cookie::{Cookie, CookiePriority, SameSite};
 pub use cors::{Cors, CorsOrigin, OriginFn, OriginMatch};
 
+/// How Socket.IO packets are written on the wire (Node's `parser` option): every client of
+/// the server must use the same one.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Parser {
+    /// The default parser (`socket.io-parser`): JSON text, binary values as attachments.
+    #[default]
+    Json,
+    /// `socket.io-msgpack-parser`: one msgpack binary message per packet, binary values
+    /// inside it.
+    Msgpack,
+}
+
 /// The two Engine.IO transports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum TransportKind {
@@ -70,6 +82,8 @@ pub struct Config {
     pub max_headers: usize,
     /// Most binary attachments in one Socket.IO packet (10).
     pub max_attachments: usize,
+    /// The Socket.IO parser (`parser`): [`Parser::Json`] by default.
+    pub parser: Parser,
     /// Bytes that may wait in one connection's send queue before the session is closed as a
     /// slow reader (16 MiB). Node has no limit; this bound keeps memory finite.
     pub max_send_buffer: usize,
@@ -97,6 +111,7 @@ impl Default for Config {
             max_header_size: 16 * 1024,
             max_headers: 100,
             max_attachments: 10,
+            parser: Parser::Json,
             max_send_buffer: 16 * 1024 * 1024,
             max_packets_per_payload: 1000,
             cleanup_empty_child_namespaces: false,

@@ -109,7 +109,7 @@ pub use api::{
     SocketRef,
 };
 pub use config::{
-    Config, Cookie, CookiePriority, Cors, CorsOrigin, OriginFn, OriginMatch, SameSite,
+    Config, Cookie, CookiePriority, Cors, CorsOrigin, OriginFn, OriginMatch, Parser, SameSite,
     TransportKind,
 };
 pub use engine::{

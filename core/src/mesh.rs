@@ -14,6 +14,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, Waker};
 
+use crate::config::Parser;
 use crate::socketio::{Args, Broadcast, RoomNames, SocketHandshake};
 
 /// A message from one shard (or an [`Io`](crate::Io) handle) to a shard.
@@ -45,6 +46,11 @@ pub trait MeshPost: Send + Sync + 'static {
     /// The adapter to the other servers of a cluster, when there is one.
     fn cluster(&self) -> Option<&dyn ClusterPort> {
         None
+    }
+
+    /// The server's Socket.IO parser: what is emitted through this mesh is encoded with it.
+    fn parser(&self) -> Parser {
+        Parser::Json
     }
 }
 

@@ -88,6 +88,8 @@ struct Mail {
     posted: AtomicBool,
     /// What the shards tell a cluster adapter ([`Sim::with_cluster`]).
     cluster: Option<ClusterMail>,
+    /// The app's parser.
+    parser: crate::config::Parser,
 }
 
 /// The cluster port of a [`Sim`]: events wait for [`Sim::take_cluster_events`].
@@ -115,6 +117,10 @@ impl MeshPost for Mail {
 
     fn cluster(&self) -> Option<&dyn ClusterPort> {
         self.cluster.as_ref().map(|c| c as &dyn ClusterPort)
+    }
+
+    fn parser(&self) -> crate::config::Parser {
+        self.parser
     }
 }
 
@@ -193,6 +199,7 @@ impl Sim {
             queue: Mutex::new(Vec::new()),
             posted: AtomicBool::new(false),
             cluster: cluster.then(ClusterMail::default),
+            parser: app.config.parser,
         });
         Sim {
             shards: (0..n)

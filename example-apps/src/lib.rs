@@ -54,10 +54,23 @@ pub struct Flags {
     /// as `@socket.io/redis-adapter` does.
     #[arg(long, value_name = "URL")]
     pub redis: Option<String>,
+    /// The Socket.IO parser: `json` (the default) or `msgpack` (`socket.io-msgpack-parser` on
+    /// the client).
+    #[arg(long, value_enum, default_value = "json")]
+    pub parser: ParserFlag,
     /// With `--redis`: the sharded adapter (`createShardedAdapter`, Redis 7 sharded pub/sub)
     /// instead of the classic one.
     #[arg(long, requires = "redis")]
     pub redis_sharded: bool,
+}
+
+/// The values of `--parser`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ParserFlag {
+    /// JSON text, binary as attachments (Node's default parser).
+    Json,
+    /// `socket.io-msgpack-parser`.
+    Msgpack,
 }
 
 fn default_shards() -> usize {
@@ -80,6 +93,10 @@ impl Flags {
             c.connect_timeout = Duration::from_millis(ms);
         }
         c.cors = Some(Cors::any());
+        c.parser = match self.parser {
+            ParserFlag::Json => corelay_core::Parser::Json,
+            ParserFlag::Msgpack => corelay_core::Parser::Msgpack,
+        };
     }
 
     /// The address to bind.

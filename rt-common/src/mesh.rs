@@ -15,7 +15,7 @@ use std::task::{Poll, Waker};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use corelay_core::{ClusterPort, MeshMessage, MeshPost, MeshTarget};
+use corelay_core::{ClusterPort, MeshMessage, MeshPost, MeshTarget, Parser};
 
 use crate::cluster::ClusterInbox;
 
@@ -44,6 +44,8 @@ pub(crate) struct Mesh {
     inboxes: Vec<Mutex<Inbox>>,
     /// The cluster adapter's inbox, when the server has one.
     cluster: Option<Arc<ClusterInbox>>,
+    /// The app's Socket.IO parser.
+    parser: Parser,
 }
 
 fn lock(m: &Mutex<Inbox>) -> MutexGuard<'_, Inbox> {
@@ -51,7 +53,7 @@ fn lock(m: &Mutex<Inbox>) -> MutexGuard<'_, Inbox> {
 }
 
 impl Mesh {
-    pub(crate) fn new(shards: usize, cluster: Option<Arc<ClusterInbox>>) -> Mesh {
+    pub(crate) fn new(shards: usize, cluster: Option<Arc<ClusterInbox>>, parser: Parser) -> Mesh {
         let inboxes = (0..shards)
             .map(|_| {
                 Mutex::new(Inbox {
@@ -60,7 +62,11 @@ impl Mesh {
                 })
             })
             .collect();
-        Mesh { inboxes, cluster }
+        Mesh {
+            inboxes,
+            cluster,
+            parser,
+        }
     }
 
     /// Delivers an envelope to shard `shard`, waking it if it was idle.
@@ -150,5 +156,9 @@ impl MeshPost for Mesh {
 
     fn cluster(&self) -> Option<&dyn ClusterPort> {
         self.cluster.as_deref().map(|c| c as &dyn ClusterPort)
+    }
+
+    fn parser(&self) -> Parser {
+        self.parser
     }
 }

@@ -135,7 +135,7 @@ impl<R: Runtime> ServerBuilder<R> {
         let inbox = redis
             .as_ref()
             .map(|(_, options)| ClusterInbox::new(options.wants_rooms()));
-        let mesh = Arc::new(Mesh::new(count, inbox.clone()));
+        let mesh = Arc::new(Mesh::new(count, inbox.clone(), self.app.config().parser));
         let stop = ShutdownHandle(Arc::new(Stopper(mesh.clone())));
         let mut threads = Vec::with_capacity(count);
         let mut addr = self.addr;

@@ -59,8 +59,8 @@ impl AckSender {
 
     /// Answers: a tuple is several arguments, `()` none, anything else one.
     pub fn send<T: Serialize + ?Sized>(self, args: &T) -> Result<(), EmitError> {
-        let packets = encode_ack(&self.nsp, self.id, args)?;
         let post = self.post.as_ref().ok_or(EmitError::Disconnected)?;
+        let packets = encode_ack(post.parser(), &self.nsp, self.id, args)?;
         if let Some(shard) = local_shard(mesh_key(post), self.shard) {
             if let Ok(mut shard) = shard.try_borrow_mut() {
                 return shard.task_work(|shard| {

@@ -91,13 +91,14 @@ impl Inbound {
     }
 
     fn encode<T: Serialize + ?Sized>(
+        &self,
         to: &Selection,
         event: &str,
         id: Option<u64>,
         args: &T,
     ) -> Result<Broadcast, EmitError> {
         check_name(event)?;
-        let packets = encode_event(&to.nsp, event, id, args)?;
+        let packets = encode_event(self.post.parser(), &to.nsp, event, id, args)?;
         let rooms = Selection::names(&to.rooms);
         let except = Selection::names(&to.except);
         Ok(Broadcast::new(
@@ -117,7 +118,7 @@ impl Inbound {
         event: &str,
         args: &T,
     ) -> Result<(), EmitError> {
-        let mut b = Self::encode(to, event, None, args)?;
+        let mut b = self.encode(to, event, None, args)?;
         b.volatile = volatile;
         self.everywhere(MeshMessage::Broadcast(Arc::new(b)));
         Ok(())
@@ -135,7 +136,7 @@ impl Inbound {
         args: &T,
     ) -> Result<(), EmitError> {
         let id = next_broadcast_ack_id();
-        let mut b = Self::encode(to, event, Some(id), args)?;
+        let mut b = self.encode(to, event, Some(id), args)?;
         let relay = Relay {
             post: self.post.clone(),
             token,

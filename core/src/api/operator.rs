@@ -13,6 +13,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::{BroadcastAckFuture, Io, RemoteSocket};
+use crate::config::Parser;
 use crate::id::{NsId, SocketId};
 use crate::mesh::{
     Answer, ClusterEvent, Count, Gather, MeshMessage, MeshTarget, Op, Request, RequestError,
@@ -48,6 +49,8 @@ pub trait Reach: sealed::Sealed {
     fn clustered(&self) -> bool;
     /// The handle requests go through.
     fn io(&self) -> Option<Io>;
+    /// The server's Socket.IO parser.
+    fn parser(&self) -> Parser;
 }
 
 mod sealed {
@@ -139,7 +142,7 @@ impl<R: Reach> BroadcastOperator<R> {
             nsp.into(),
             self.rooms.clone(),
             self.except.clone(),
-            args.encode(nsp, event, None)?,
+            args.encode(self.reach.parser(), nsp, event, None)?,
         );
         b.volatile = self.volatile;
         Ok(b)
@@ -164,7 +167,7 @@ impl<R: Reach> BroadcastOperator<R> {
         check_name(event)?;
         let nsp = self.reach.namespace().ok_or(EmitError::Disconnected)?;
         let id = next_broadcast_ack_id();
-        let packets = encode_event(nsp, event, Some(id), args)?;
+        let packets = encode_event(self.reach.parser(), nsp, event, Some(id), args)?;
         let timeout = self.timeout.unwrap_or(DEFAULT_ACK_TIMEOUT);
         // The other servers of a cluster are one more part, until the adapter knows how many.
         let parts = self.reach.shards() + usize::from(self.clustered());
@@ -290,6 +293,7 @@ impl Future for AllRooms {
 trait SerializeArgs {
     fn encode(
         &self,
+        parser: Parser,
         nsp: &str,
         event: &str,
         id: Option<u64>,
@@ -301,11 +305,12 @@ struct Ref<'a, T: ?Sized>(&'a T);
 impl<T: Serialize + ?Sized> SerializeArgs for Ref<'_, T> {
     fn encode(
         &self,
+        parser: Parser,
         nsp: &str,
         event: &str,
         id: Option<u64>,
     ) -> Result<crate::socketio::Encoded, EmitError> {
-        Ok(encode_event(nsp, event, id, self.0)?)
+        Ok(encode_event(parser, nsp, event, id, self.0)?)
     }
 }
 
@@ -361,6 +366,10 @@ impl Reach for Local<'_> {
     fn io(&self) -> Option<Io> {
         self.shard.post.clone().map(Io::new)
     }
+
+    fn parser(&self) -> Parser {
+        self.shard.app.config.parser
+    }
 }
 
 /// The reach of an [`Io`] handle's broadcast: every shard, through the mesh.
@@ -399,5 +408,9 @@ impl Reach for Remote<'_> {
 
     fn io(&self) -> Option<Io> {
         Some(self.io.clone())
+    }
+
+    fn parser(&self) -> Parser {
+        self.io.post.parser()
     }
 }

@@ -98,7 +98,8 @@ impl<'a> Socket<'a> {
     /// one; [`Args`] re-emits what was received; [`crate::Binary`] values travel as binary.
     pub fn emit<T: Serialize + ?Sized>(&mut self, event: &str, args: &T) -> Result<(), EmitError> {
         check_name(event)?;
-        let packets = encode_event(self.namespace_of_live()?, event, None, args)?;
+        let parser = self.shard.app.config.parser;
+        let packets = encode_event(parser, self.namespace_of_live()?, event, None, args)?;
         self.outgoing(event, args);
         self.shard
             .sio
@@ -169,7 +170,7 @@ impl<'a> Socket<'a> {
             .sio
             .next_ack(self.id)
             .ok_or(EmitError::Disconnected)?;
-        let packets = encode_event(nsp, event, Some(next), args)?;
+        let packets = encode_event(self.shard.app.config.parser, nsp, event, Some(next), args)?;
         self.outgoing(event, args);
         let callback = Box::new(move |shard: &mut Shard, id, result| {
             callback(&mut Socket::new(shard, id), result)
@@ -243,7 +244,8 @@ impl<'a> Socket<'a> {
 
     /// Answers the client's acknowledgement request `id` (from [`crate::Event::ack`]).
     pub fn ack<T: Serialize + ?Sized>(&mut self, id: u64, args: &T) -> Result<(), EmitError> {
-        let packets = encode_ack(self.namespace_of_live()?, id, args)?;
+        let parser = self.shard.app.config.parser;
+        let packets = encode_ack(parser, self.namespace_of_live()?, id, args)?;
         self.shard
             .sio
             .send(&mut self.shard.engine, self.id, &packets);

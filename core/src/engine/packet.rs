@@ -42,6 +42,19 @@ impl OutPacket {
         Self::finish_text(buf)
     }
 
+    /// A buffer to write a binary message into (headroom for the frame header). Finish it
+    /// with [`OutPacket::finish_binary`].
+    pub(crate) fn binary_buffer(capacity: usize) -> BytesMut {
+        let mut buf = BytesMut::with_capacity(HEADROOM + capacity);
+        buf.put_bytes(0, HEADROOM);
+        buf
+    }
+
+    /// Frames a buffer made by [`OutPacket::binary_buffer`] and filled.
+    pub(crate) fn finish_binary(buf: BytesMut) -> OutPacket {
+        Self::finish(buf, OpCode::Binary)
+    }
+
     /// A binary message.
     pub(crate) fn binary(data: &[u8]) -> OutPacket {
         let mut buf = BytesMut::with_capacity(HEADROOM + data.len());

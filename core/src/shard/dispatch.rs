@@ -10,7 +10,7 @@ use super::{App, Middleware, Shard};
 use crate::engine::{CloseReason, EngineMessage, Event as EngineEvent};
 use crate::id::{ConnId, NsId, SessionId, SocketId};
 use crate::socketio::{
-    encode_connect_error, encode_connected, encode_plain, AckError, Args, ConnectError,
+    encode_connect_error, encode_connected, encode_disconnect, AckError, Args, ConnectError,
     DisconnectReason, Event,
 };
 use crate::wire::http::RequestHead;
@@ -146,7 +146,8 @@ impl Shard {
                     ns
                 }
                 None => {
-                    let refusal = encode_connect_error(nsp, "Invalid namespace", None);
+                    let parser = self.app.config.parser;
+                    let refusal = encode_connect_error(parser, nsp, "Invalid namespace", None);
                     self.engine.send(si, refusal);
                     return;
                 }
@@ -277,7 +278,9 @@ impl Shard {
             return;
         };
         let (si, ns) = (s.session, s.ns);
-        let refusal = encode_connect_error(self.sio.name(ns), &e.message, e.data.as_deref());
+        let parser = self.app.config.parser;
+        let refusal =
+            encode_connect_error(parser, self.sio.name(ns), &e.message, e.data.as_deref());
         if self.engine.is_open(si) {
             self.engine.send(si, refusal);
         }
@@ -298,7 +301,7 @@ impl Shard {
         let Some((app, tag)) = self.handlers_of(ns) else {
             return;
         };
-        let connected = encode_connected(self.sio.name(ns), &s.id);
+        let connected = encode_connected(self.app.config.parser, self.sio.name(ns), &s.id);
         // Node writes the answer on its own; what the handler sends follows in later writes.
         self.engine.send_alone(si, connected);
         self.flush_room_events();
@@ -430,7 +433,7 @@ impl Shard {
         };
         self.flush_room_events();
         if notify {
-            let packet = encode_plain(PacketType::Disconnect, &name, None);
+            let packet = encode_disconnect(self.app.config.parser, &name);
             self.engine.send(si, packet);
         }
         for on_disconnect in &h.on_disconnect {

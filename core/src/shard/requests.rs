@@ -93,7 +93,7 @@ impl Shard {
         if h.any_outgoing.is_empty() {
             return;
         }
-        let Some((name, args)) = packets.first().and_then(|p| read_event(p.payload())) else {
+        let Some((name, args)) = read_event(packets) else {
             return;
         };
         for sk in self.sio.select(ns, &b.rooms, &b.except, except_socket) {
@@ -191,12 +191,9 @@ impl Shard {
 }
 
 /// The event name and arguments (a JSON array, binary values as their placeholders) of an
-/// encoded Engine.IO message carrying a Socket.IO EVENT.
-fn read_event(payload: bytes::Bytes) -> Option<(String, serde_json::Value)> {
-    if payload.is_empty() {
-        return None;
-    }
-    let packet = crate::wire::sio::decode(payload.slice(1..), usize::MAX).ok()?;
+/// encoded Socket.IO EVENT (either parser's).
+fn read_event(packets: &crate::socketio::Encoded) -> Option<(String, serde_json::Value)> {
+    let (packet, _) = crate::socketio::read_encoded(packets)?;
     let mut values: Vec<serde_json::Value> =
         serde_json::from_slice(packet.data.as_deref()?).ok()?;
     if values.is_empty() {

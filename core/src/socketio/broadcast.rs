@@ -11,7 +11,7 @@ use std::time::Duration;
 use smallvec::SmallVec;
 
 use super::rooms::RoomKey;
-use super::{with_namespace, Args, Encoded, SocketIo};
+use super::{read_encoded, with_namespace, Args, Encoded, SocketIo};
 use crate::engine::Engine;
 use crate::id::{NsId, SocketId};
 
@@ -68,14 +68,11 @@ impl Broadcast {
         // The packet names the broadcast's namespace, which may be a dynamic namespace's
         // pattern or key (`^/dyn-\d+$`, with any character): read it as `/`'s.
         let renamed = (&*self.nsp != "/").then(|| with_namespace(&self.packets, &self.nsp, "/"));
-        let (text, attachments) = renamed.as_ref().unwrap_or(&self.packets).split_first()?;
-        let payload = text.payload();
-        let packet = crate::wire::sio::decode(payload.slice(1..), usize::MAX).ok()?;
+        let (packet, attachments) = read_encoded(renamed.as_ref().unwrap_or(&self.packets))?;
         let data = packet.data?;
         let name: String = Args::new(Some(data.clone()), false, Vec::new())
             .arg(0)
             .ok()?;
-        let attachments = attachments.iter().map(|p| p.payload()).collect();
         Some((name, Args::new(Some(data), true, attachments)))
     }
 

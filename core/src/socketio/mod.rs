@@ -34,8 +34,8 @@ pub use broadcast::{AckGather, Broadcast, BroadcastAckError, RoomNames};
 pub(crate) use data::Data;
 pub use encode::Encoded;
 pub(crate) use encode::{
-    check_name, encode_ack, encode_connect_error, encode_connected, encode_event, encode_plain,
-    with_namespace,
+    check_name, encode_ack, encode_connect_error, encode_connected, encode_disconnect,
+    encode_event, read_encoded, with_namespace,
 };
 pub(crate) use handshake::js_date;
 pub use handshake::SocketHandshake;
@@ -379,6 +379,15 @@ impl<A> SocketIo<A> {
         let Some(c) = self.clients.get_mut(si) else {
             return Ok(None);
         };
+        if self.config.parser == crate::config::Parser::Msgpack {
+            // Every packet is one binary message; text is a breach, as in Node's decoder.
+            if !binary {
+                return Err(Invalid);
+            }
+            let decoded =
+                sio::msgpack::decode(data, self.config.max_attachments).map_err(|_| Invalid)?;
+            return Ok(Some((decoded.packet, decoded.attachments)));
+        }
         if binary {
             // Binary data while no packet awaits attachments: the parser throws.
             let partial = c.partial.as_mut().ok_or(Invalid)?;

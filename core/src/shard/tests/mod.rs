@@ -100,5 +100,6 @@ mod api;
 mod cors;
 mod engine;
 mod mesh;
+mod msgpack;
 mod remove;
 mod socketio;
