@@ -142,3 +142,24 @@ export function record(emitter, event, { single = false } = {}) {
   emitter.on(event, (...args) => list.push(single ? args[0] : args));
   return list;
 }
+
+/** The shard of a corelay socket: the first two characters of its id (core/src/sid.rs). */
+export const shardOf = (socket) => socket.id.slice(0, 2);
+
+/** How many shards the sockets of `list` sit on. */
+export const shardsOf = (list) => new Set(list.map(shardOf)).size;
+
+/**
+ * At least `n` connected clients, client `i` made by `connectOne(i)` (a promise of a connected
+ * socket). Against corelay (`kind`, the server's kind, other than "node"; a server run with
+ * `--shards 2`), more are added, up to 64 in all, until they sit on both shards: the kernel
+ * picks the shard of each connection, and a cross-shard case whose clients all share one shard
+ * proves nothing. Node has no shards: its `n` clients are enough.
+ */
+export async function spreadOverShards(n, connectOne, kind) {
+  const all = await Promise.all(Array.from({ length: n }, (_, i) => connectOne(i)));
+  if (kind === "node") return all;
+  while (shardsOf(all) < 2 && all.length < 64) all.push(await connectOne(all.length));
+  if (shardsOf(all) < 2) throw new Error(`${all.length} clients all landed on one shard`);
+  return all;
+}

@@ -14,8 +14,23 @@
 // are logged on stderr (`redis pub error: ...`) and the clients reconnect (redis v4's default
 // strategy, every 500 ms at most; commands issued meanwhile wait in its offline queue). On
 // shutdown the clients are closed after the app.
+//
+// Parser flag (every Socket.IO example; `engine_echo` accepts and ignores it):
+//   --parser json|msgpack   the Socket.IO parser (default json, the built-in `socket.io-parser`);
+//                           msgpack: `socket.io-msgpack-parser` 3.0.2, which the clients must
+//                           use too (`io(url, { parser: require("socket.io-msgpack-parser") })`).
+// `socketIoOptions(opts)` passes it on as the server's `parser` option.
+import { createRequire } from "node:module";
 import * as redis from "redis";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+
+const require = createRequire(import.meta.url);
+
+/** `--parser` values → the `parser` option of the Socket.IO server (none: the default one). */
+const PARSERS = {
+  json: () => undefined,
+  msgpack: () => require("socket.io-msgpack-parser"),
+};
 
 const DEFAULTS = {
   port: 3000,
@@ -27,6 +42,7 @@ const DEFAULTS = {
   shards: 1,
   redis: null,
   redisSharded: false,
+  parser: "json",
 };
 
 const FLAGS = {
@@ -38,6 +54,7 @@ const FLAGS = {
   "--connect-timeout-ms": "connectTimeoutMs",
   "--shards": "shards", // accepted, ignored by Node
   "--redis": "redis",
+  "--parser": "parser",
 };
 
 /** Flags that take no value. */
@@ -47,7 +64,9 @@ const BOOLEAN_FLAGS = {
 
 /** The options every Socket.IO reference server takes from the flags, with `extra` added. */
 export function socketIoOptions(opts, extra = {}) {
+  const parser = PARSERS[opts.parser]();
   return {
+    ...(parser ? { parser } : {}),
     path: "/socket.io/",
     cors: { origin: "*" },
     pingInterval: opts.pingIntervalMs,
@@ -89,6 +108,12 @@ export function parseFlags(argv = process.argv.slice(2)) {
       process.exit(2);
     }
     if (key === "host" || key === "redis") {
+      opts[key] = value;
+    } else if (key === "parser") {
+      if (!Object.hasOwn(PARSERS, value)) {
+        console.error(`invalid value for ${flag}: ${value} (json or msgpack)`);
+        process.exit(2);
+      }
       opts[key] = value;
     } else {
       const n = Number(value);

@@ -7,7 +7,7 @@
 import { it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, serverKind } from "../lib/server.mjs";
-import { TEST_TIMEOUT, useClient, waitFor, waitForUnlessConnectError, until } from "../lib/util.mjs";
+import { TEST_TIMEOUT, useClient, waitFor, waitForUnlessConnectError, until, spreadOverShards } from "../lib/util.mjs";
 
 const SHARDS = ["--shards", "2"];
 let srv;
@@ -18,8 +18,6 @@ after(async () => {
   await srv?.stop();
 });
 
-const shardOf = (s) => s.id.slice(0, 2);
-const shards = (list) => new Set(list.map(shardOf)).size;
 /** Even clients over WebSocket, odd ones over HTTP long-polling. */
 const transportsOf = (i) => (i % 2 === 0 ? ["websocket"] : ["polling"]);
 
@@ -32,15 +30,10 @@ async function connect(t, opts = {}, path = "", url = srv.url) {
 
 /**
  * At least `n` connected clients of `path`, client `i` with `optsOf(i)`; with corelay, more
- * are added (up to 64 in all) until they sit on both shards, since the kernel picks the shard
- * of each connection and a cross-shard case whose clients share one shard proves nothing.
+ * are added until they sit on both shards (`spreadOverShards`).
  */
-async function spread(t, n, optsOf, path = "", url = srv.url) {
-  const all = await Promise.all(Array.from({ length: n }, (_, i) => connect(t, optsOf(i), path, url)));
-  if (serverKind() === "node") return all;
-  while (shards(all) < 2 && all.length < 64) all.push(await connect(t, optsOf(all.length), path, url));
-  assert.equal(shards(all), 2, "64 clients all landed on one shard");
-  return all;
+function spread(t, n, optsOf, path = "", url = srv.url) {
+  return spreadOverShards(n, (i) => connect(t, optsOf(i), path, url), serverKind());
 }
 
 /** Client `i` of a test: token `${prefix}${i}` (two digits, so that names sort as numbers). */

@@ -4,7 +4,7 @@
 import { it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, serverKind } from "../lib/server.mjs";
-import { TEST_TIMEOUT, useClient, waitForUnlessConnectError, waitFor, until } from "../lib/util.mjs";
+import { TEST_TIMEOUT, useClient, waitForUnlessConnectError, waitFor, until, spreadOverShards } from "../lib/util.mjs";
 
 const CLIENTS = 8;
 // The Rust servers log each hand-over of a connection to the shard owning its session
@@ -30,8 +30,6 @@ async function clients(t, url, n, opts) {
   return all;
 }
 
-const shardOf = (s) => s.id.slice(0, 2);
-
 /** Hand-overs `srv` logged since `mark` (a `stderrMark()`). */
 const handOvers = (srv, mark) => srv.stderrSince(mark).filter((l) => HANDED_OVER.test(l)).length;
 
@@ -44,19 +42,9 @@ async function assertHandedOver(srv, mark) {
   );
 }
 
-/**
- * `n` connected clients; with corelay, more are added (up to 64 in all) until they sit on
- * both shards, since the kernel picks the shard of each connection at random and a test
- * whose clients all share one shard proves nothing.
- */
-async function spreadClients(t, url, n, opts) {
-  const all = await clients(t, url, n, opts);
-  if (serverKind() === "node") return all;
-  while (new Set(all.map(shardOf)).size < 2 && all.length < 64) {
-    all.push(...(await clients(t, url, 1, opts)));
-  }
-  assert.ok(new Set(all.map(shardOf)).size >= 2, "64 clients all landed on one shard");
-  return all;
+/** `n` connected clients; with corelay, more until they sit on both shards (`spreadOverShards`). */
+function spreadClients(t, url, n, opts) {
+  return spreadOverShards(n, async () => (await clients(t, url, 1, opts))[0], serverKind());
 }
 
 for (const transports of [["websocket"], ["polling"], ["polling", "websocket"]]) {
