@@ -135,9 +135,8 @@ pub fn serve<R: Runtime>(flags: &Flags, app: Arc<App>) -> ExitCode {
         server.shards(),
         server.io_driver()
     );
-    println!("listening on http://{}", server.local_addr());
-    use std::io::Write;
-    let _ = std::io::stdout().flush();
+    // The handlers are in place before the line that says the server listens: a SIGTERM sent
+    // as soon as it is read stops the server gracefully, not by the signal's default action.
     let signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
         signal_hook::consts::SIGTERM,
@@ -149,6 +148,9 @@ pub fn serve<R: Runtime>(flags: &Flags, app: Arc<App>) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    println!("listening on http://{}", server.local_addr());
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
     let (stop, signals_handle) = (server.shutdown_handle(), signals.handle());
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
