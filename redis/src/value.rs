@@ -198,45 +198,9 @@ impl Serialize for Json<'_> {
     }
 }
 
-/// A finite number as JavaScript's `Number.prototype.toString` spells it (ECMA-262
-/// Number::toString): the shortest digits that read back as `f` (Rust's `{:e}` finds the same
-/// ones), in positional notation from 1e-7 up to 1e21 and in exponent notation outside.
+/// A finite number as JavaScript's `Number.prototype.toString` spells it (the core's writer).
 pub(crate) fn js_number(f: f64) -> String {
-    if f == 0.0 {
-        return "0".into(); // -0 too
-    }
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').expect("{:e} writes an exponent");
-    let digits: String = mantissa.chars().filter(|c| *c != '.').collect();
-    let k = digits.len() as i32;
-    // f = 0.<digits> × 10^n
-    let n = exp.parse::<i32>().expect("{:e} writes an integer exponent") + 1;
-    let mut out = String::with_capacity(digits.len() + 8);
-    if f < 0.0 {
-        out.push('-');
-    }
-    if k <= n && n <= 21 {
-        out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        out.push_str(&digits[..n as usize]);
-        out.push('.');
-        out.push_str(&digits[n as usize..]);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(&digits);
-    } else {
-        out.push_str(&digits[..1]);
-        if k > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if n > 0 { '+' } else { '-' });
-        out.push_str(&(n - 1).abs().to_string());
-    }
-    out
+    corelay_core::wire::js_number(f)
 }
 
 /// An object key as JavaScript spells it.

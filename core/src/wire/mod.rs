@@ -77,6 +77,67 @@ impl Decimal {
     }
 }
 
+/// A float as JavaScript's `Number.prototype.toString` writes it (shortest round-trip
+/// digits; exponent form below 1e-6 and from 1e21), `nan` / `inf` for those values (with
+/// a `-` before `inf` when negative). `-0` is `0`, as in JavaScript.
+pub(crate) fn push_js_number(out: &mut String, f: f64, nan: &str, inf: &str) {
+    if f.is_nan() {
+        out.push_str(nan);
+        return;
+    }
+    if f.is_infinite() {
+        if f < 0.0 && inf != "null" {
+            out.push('-');
+        }
+        out.push_str(inf);
+        return;
+    }
+    if f == 0.0 {
+        out.push('0');
+        return;
+    }
+    if f < 0.0 {
+        out.push('-');
+    }
+    // Rust's `{:e}` writes the shortest digits that read back exactly: `d[.ddd]e<exp>`.
+    let sci = format!("{:e}", f.abs());
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let k = digits.len() as i64;
+    // The value is 0.d1d2...dk * 10^n.
+    let n = exp.parse::<i64>().unwrap_or(0) + 1;
+    if k <= n && n <= 21 {
+        out.push_str(&digits);
+        out.extend(std::iter::repeat_n('0', (n - k) as usize));
+    } else if 0 < n && n <= 21 {
+        out.push_str(&digits[..n as usize]);
+        out.push('.');
+        out.push_str(&digits[n as usize..]);
+    } else if -6 < n && n <= 0 {
+        out.push_str("0.");
+        out.extend(std::iter::repeat_n('0', (-n) as usize));
+        out.push_str(&digits);
+    } else {
+        out.push_str(&digits[..1]);
+        if k > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if n > 0 { '+' } else { '-' });
+        out.push_str(Decimal::new((n - 1).unsigned_abs()).as_str());
+    }
+}
+
+/// A number as JavaScript's `Number.prototype.toString` spells it (ECMA-262
+/// Number::toString): the shortest digits that read back as `f`, in positional notation from
+/// 1e-7 up to 1e21 and in exponent notation outside; `NaN`, `Infinity`, `-Infinity`.
+pub fn js_number(f: f64) -> String {
+    let mut out = String::with_capacity(24);
+    push_js_number(&mut out, f, "NaN", "Infinity");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::Decimal;

@@ -5,7 +5,7 @@ use bytes::Bytes;
 use super::{MsgpackError, MAX_DEPTH};
 use crate::wire::json;
 use crate::wire::sio::{Packet, PacketType, MAX_ACK_ID, RESERVED_EVENTS};
-use crate::wire::Decimal;
+use crate::wire::{push_js_number, Decimal};
 
 /// A packet read from one binary message: the packet in the form the JSON parser gives
 /// ([`Packet`], its `data` JSON text with placeholders), and its binary values.
@@ -333,58 +333,6 @@ fn push_int(out: &mut String, n: i128) {
     }
     // Every msgpack integer is within -2^63..2^64.
     out.push_str(Decimal::new(u64::try_from(n.unsigned_abs()).unwrap_or(u64::MAX)).as_str());
-}
-
-/// A float as JavaScript's `Number.prototype.toString` writes it (shortest round-trip
-/// digits; exponent form below 1e-6 and from 1e21), `nan` / `inf` for those values (with
-/// a `-` before `inf` when negative). `-0` is `0`, as in JavaScript.
-pub(super) fn push_js_number(out: &mut String, f: f64, nan: &str, inf: &str) {
-    if f.is_nan() {
-        out.push_str(nan);
-        return;
-    }
-    if f.is_infinite() {
-        if f < 0.0 && inf != "null" {
-            out.push('-');
-        }
-        out.push_str(inf);
-        return;
-    }
-    if f == 0.0 {
-        out.push('0');
-        return;
-    }
-    if f < 0.0 {
-        out.push('-');
-    }
-    // Rust's `{:e}` writes the shortest digits that read back exactly: `d[.ddd]e<exp>`.
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let k = digits.len() as i64;
-    // The value is 0.d1d2...dk * 10^n.
-    let n = exp.parse::<i64>().unwrap_or(0) + 1;
-    if k <= n && n <= 21 {
-        out.push_str(&digits);
-        out.extend(std::iter::repeat_n('0', (n - k) as usize));
-    } else if 0 < n && n <= 21 {
-        out.push_str(&digits[..n as usize]);
-        out.push('.');
-        out.push_str(&digits[n as usize..]);
-    } else if -6 < n && n <= 0 {
-        out.push_str("0.");
-        out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(&digits);
-    } else {
-        out.push_str(&digits[..1]);
-        if k > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if n > 0 { '+' } else { '-' });
-        out.push_str(Decimal::new((n - 1).unsigned_abs()).as_str());
-    }
 }
 
 /// A `Date` as `JSON.stringify` writes it: `Date.prototype.toISOString`, as a string

@@ -3,8 +3,8 @@
 use bytes::BytesMut;
 use serde::ser::{self, Serialize, Serializer};
 
-use super::decode::push_js_number;
 use super::encode::put_str;
+use crate::wire::push_js_number;
 use crate::wire::Decimal;
 
 type Error = serde_json::Error;

@@ -432,7 +432,7 @@ fn limits() {
 fn js_number_formatting() {
     let js = |f: f64| {
         let mut s = String::new();
-        decode::push_js_number(&mut s, f, "null", "null");
+        crate::wire::push_js_number(&mut s, f, "null", "null");
         s
     };
     for (f, want) in [
