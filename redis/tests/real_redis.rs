@@ -164,6 +164,23 @@ fn binary_payload() -> Vec<u8> {
     payload
 }
 
+/// Publishes `payload` on `channel` (`SPUBLISH` with `shard`) until Redis counts a receiver,
+/// and checks that the subscriber got exactly that, as `kind` (through `pattern`).
+fn assert_delivered(
+    subscriber: &mut Client,
+    publisher: &mut Client,
+    (shard, channel, payload): (bool, &[u8], &[u8]),
+    kind: SubscriptionKind,
+    pattern: Option<&[u8]>,
+) {
+    publisher.publish_until_received(shard, channel, payload);
+    let message = subscriber.wait_message();
+    assert_eq!(message.kind, kind);
+    assert_eq!(message.pattern.as_deref(), pattern);
+    assert_eq!(&message.channel[..], channel);
+    assert_eq!(&message.payload[..], payload);
+}
+
 #[test]
 fn auth_select_then_publish_subscribe_round_trip() {
     if !redis_available() {
@@ -188,12 +205,9 @@ fn auth_select_then_publish_subscribe_round_trip() {
     subscriber.conn.subscribe([Bytes::from_static(b"room:a")]);
     subscriber.flush();
     let payload = binary_payload();
-    publisher.publish_until_received(false, b"room:a", &payload);
-    let message = subscriber.wait_message();
-    assert_eq!(message.kind, SubscriptionKind::Channel);
-    assert_eq!(message.pattern, None);
-    assert_eq!(&message.channel[..], b"room:a");
-    assert_eq!(&message.payload[..], &payload[..]);
+    let sent = (false, &b"room:a"[..], &payload[..]);
+    let kind = SubscriptionKind::Channel;
+    assert_delivered(&mut subscriber, &mut publisher, sent, kind, None);
 }
 
 #[test]
@@ -235,12 +249,9 @@ fn psubscribe_receives_a_pattern_message() {
         .conn
         .psubscribe([Bytes::from_static(b"socket.io#/*")]);
     subscriber.flush();
-    publisher.publish_until_received(false, b"socket.io#/chat#", b"\x93\x01\x00hello");
-    let message = subscriber.wait_message();
-    assert_eq!(message.kind, SubscriptionKind::Pattern);
-    assert_eq!(message.pattern.as_deref(), Some(&b"socket.io#/*"[..]));
-    assert_eq!(&message.channel[..], b"socket.io#/chat#");
-    assert_eq!(&message.payload[..], b"\x93\x01\x00hello");
+    let sent = (false, &b"socket.io#/chat#"[..], &b"\x93\x01\x00hello"[..]);
+    let (kind, pattern) = (SubscriptionKind::Pattern, Some(&b"socket.io#/*"[..]));
+    assert_delivered(&mut subscriber, &mut publisher, sent, kind, pattern);
 }
 
 #[test]
@@ -384,12 +395,9 @@ fn ssubscribe_spublish_round_trip() {
         .ssubscribe([Bytes::from_static(b"{shard}:room")]);
     subscriber.flush();
     let payload = binary_payload();
-    publisher.publish_until_received(true, b"{shard}:room", &payload);
-    let message = subscriber.wait_message();
-    assert_eq!(message.kind, SubscriptionKind::Shard);
-    assert_eq!(message.pattern, None);
-    assert_eq!(&message.channel[..], b"{shard}:room");
-    assert_eq!(&message.payload[..], &payload[..]);
+    let sent = (true, &b"{shard}:room"[..], &payload[..]);
+    let kind = SubscriptionKind::Shard;
+    assert_delivered(&mut subscriber, &mut publisher, sent, kind, None);
 }
 
 #[test]
