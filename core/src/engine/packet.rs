@@ -57,10 +57,9 @@ impl OutPacket {
 
     /// A binary message.
     pub(crate) fn binary(data: &[u8]) -> OutPacket {
-        let mut buf = BytesMut::with_capacity(HEADROOM + data.len());
-        buf.put_bytes(0, HEADROOM);
+        let mut buf = Self::binary_buffer(data.len());
         buf.extend_from_slice(data);
-        Self::finish(buf, OpCode::Binary)
+        Self::finish_binary(buf)
     }
 
     /// Writes the frame header in place, right before the payload, in the headroom.
