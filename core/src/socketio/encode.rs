@@ -101,11 +101,10 @@ pub(crate) fn encode_connect_error(
     if parser == Parser::Msgpack {
         let data = data.and_then(|d| serde_json::from_str::<&serde_json::value::RawValue>(d).ok());
         let mut buf = OutPacket::binary_buffer(48 + nsp.len() + message.len());
-        if msgpack::write_connect_error(&mut buf, nsp, message, data).is_ok() {
-            return OutPacket::finish_binary(buf);
+        if msgpack::write_connect_error(&mut buf, nsp, message, data).is_err() {
+            // The writer left `buf` as it was: the error without its data.
+            let _ = msgpack::write_connect_error::<()>(&mut buf, nsp, message, None);
         }
-        let mut buf = OutPacket::binary_buffer(48 + nsp.len() + message.len());
-        let _ = msgpack::write_connect_error::<()>(&mut buf, nsp, message, None);
         return OutPacket::finish_binary(buf);
     }
     let mut json =
