@@ -337,7 +337,10 @@ impl Reach for Local<'_> {
             // Not sent: an acknowledged one is answered by no shard, nor by the cluster.
             if let Some(g) = &broadcast.ack {
                 (0..self.shards()).for_each(|_| g.sent(0));
-                broadcast.cluster_servers(usize::from(self.clustered() && !local));
+                if self.clustered() && !local {
+                    // The cluster's part stood for no server.
+                    broadcast.cluster_servers(0);
+                }
             }
             return;
         }
